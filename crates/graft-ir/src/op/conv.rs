@@ -1,0 +1,181 @@
+//! Convolutions: regular (grouped), depthwise and separable, in 1, 2 or 3 spatial dimensions.
+
+use super::{Activation, DataFormat, Padding, WeightSpec, spatial_output};
+use crate::shape::{Dim, Shape};
+
+/// `Conv1D`/`Conv2D`/`Conv3D`, and ONNX `Conv` (with `groups`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvConfig {
+    /// Output channels.
+    pub filters: usize,
+    /// One size per spatial axis; its length is the convolution's rank.
+    pub kernel_size: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub padding: Padding,
+    pub dilation: Vec<usize>,
+    /// Input and output channels split into this many independent groups.
+    pub groups: usize,
+    pub use_bias: bool,
+    /// Applied after the bias (Keras' fused `activation` argument).
+    pub activation: Activation,
+    pub data_format: DataFormat,
+}
+
+/// `DepthwiseConv1D`/`DepthwiseConv2D`: one filter bank per input channel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DepthwiseConvConfig {
+    /// Output channels per input channel.
+    pub depth_multiplier: usize,
+    pub kernel_size: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub padding: Padding,
+    pub dilation: Vec<usize>,
+    pub use_bias: bool,
+    pub activation: Activation,
+    pub data_format: DataFormat,
+}
+
+/// `SeparableConv1D`/`SeparableConv2D`: a depthwise convolution, then a 1x1 convolution.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeparableConvConfig {
+    pub filters: usize,
+    pub depth_multiplier: usize,
+    pub kernel_size: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub padding: Padding,
+    pub dilation: Vec<usize>,
+    pub use_bias: bool,
+    pub activation: Activation,
+    pub data_format: DataFormat,
+}
+
+fn conv_shape(
+    input: &Shape,
+    out_channels: usize,
+    kernel: &[usize],
+    strides: &[usize],
+    dilation: &[usize],
+    padding: &Padding,
+    data_format: DataFormat,
+) -> Result<Shape, String> {
+    let rank = kernel.len();
+    if input.rank() != rank + 2 {
+        return Err(format!(
+            "expects a rank-{} input (batch, {} spatial axes, channels), got {input}",
+            rank + 2,
+            rank
+        ));
+    }
+    if strides.len() != rank || dilation.len() != rank {
+        return Err(format!(
+            "kernel_size, strides and dilation must have the same length ({rank}, {}, {})",
+            strides.len(),
+            dilation.len()
+        ));
+    }
+    let spatial = data_format.spatial_dims(input);
+    let mut out_spatial: Vec<Dim> = Vec::with_capacity(rank);
+    for i in 0..rank {
+        out_spatial.push(spatial_output(
+            spatial[i], kernel[i], strides[i], dilation[i], padding, i, false,
+        )?);
+    }
+    Ok(data_format.assemble(input.dims()[0], Some(out_channels), &out_spatial))
+}
+
+fn input_channels(input: &Shape, data_format: DataFormat) -> Result<usize, String> {
+    data_format
+        .channels(input)
+        .ok_or_else(|| format!("needs a known channel count, got input {input}"))
+}
+
+impl ConvConfig {
+    pub(crate) fn infer(&self, input: &Shape) -> Result<Shape, String> {
+        if let Some(c) = self.data_format.channels(input) {
+            if self.groups == 0 || c % self.groups != 0 || self.filters % self.groups != 0 {
+                return Err(format!(
+                    "groups={} must divide both the input channels ({c}) and filters ({})",
+                    self.groups, self.filters
+                ));
+            }
+        }
+        conv_shape(
+            input,
+            self.filters,
+            &self.kernel_size,
+            &self.strides,
+            &self.dilation,
+            &self.padding,
+            self.data_format,
+        )
+    }
+
+    pub(crate) fn weights(&self, input: &Shape) -> Result<Vec<WeightSpec>, String> {
+        let cin = input_channels(input, self.data_format)?;
+        let mut kernel = vec![self.filters, cin / self.groups.max(1)];
+        kernel.extend(&self.kernel_size);
+        let mut w = vec![WeightSpec::trainable("kernel", kernel)];
+        if self.use_bias {
+            w.push(WeightSpec::trainable("bias", vec![self.filters]));
+        }
+        Ok(w)
+    }
+}
+
+impl DepthwiseConvConfig {
+    pub(crate) fn infer(&self, input: &Shape) -> Result<Shape, String> {
+        let cin = input_channels(input, self.data_format)?;
+        conv_shape(
+            input,
+            cin * self.depth_multiplier,
+            &self.kernel_size,
+            &self.strides,
+            &self.dilation,
+            &self.padding,
+            self.data_format,
+        )
+    }
+
+    pub(crate) fn weights(&self, input: &Shape) -> Result<Vec<WeightSpec>, String> {
+        let cin = input_channels(input, self.data_format)?;
+        let cout = cin * self.depth_multiplier;
+        let mut kernel = vec![cout, 1];
+        kernel.extend(&self.kernel_size);
+        let mut w = vec![WeightSpec::trainable("depthwise_kernel", kernel)];
+        if self.use_bias {
+            w.push(WeightSpec::trainable("bias", vec![cout]));
+        }
+        Ok(w)
+    }
+}
+
+impl SeparableConvConfig {
+    pub(crate) fn infer(&self, input: &Shape) -> Result<Shape, String> {
+        conv_shape(
+            input,
+            self.filters,
+            &self.kernel_size,
+            &self.strides,
+            &self.dilation,
+            &self.padding,
+            self.data_format,
+        )
+    }
+
+    pub(crate) fn weights(&self, input: &Shape) -> Result<Vec<WeightSpec>, String> {
+        let cin = input_channels(input, self.data_format)?;
+        let mid = cin * self.depth_multiplier;
+        let mut depthwise = vec![mid, 1];
+        depthwise.extend(&self.kernel_size);
+        let mut pointwise = vec![self.filters, mid];
+        pointwise.extend(std::iter::repeat_n(1, self.kernel_size.len()));
+        let mut w = vec![
+            WeightSpec::trainable("depthwise_kernel", depthwise),
+            WeightSpec::trainable("pointwise_kernel", pointwise),
+        ];
+        if self.use_bias {
+            w.push(WeightSpec::trainable("bias", vec![self.filters]));
+        }
+        Ok(w)
+    }
+}

@@ -1,0 +1,96 @@
+//! Normalisation layers.
+
+use super::WeightSpec;
+use crate::shape::{Shape, normalize_axis};
+
+/// `BatchNormalization`.
+///
+/// Inference computes `(x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta`
+/// along `axis`. `momentum` follows Keras: the weight kept by the OLD moving statistic at each
+/// training step (`new = momentum * old + (1 - momentum) * batch`), which is `1 - momentum` in
+/// PyTorch's and burn's convention.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchNormConfig {
+    /// The channel axis (negative counts from the end).
+    pub axis: i64,
+    pub epsilon: f64,
+    pub momentum: f64,
+    /// Has a `beta` offset.
+    pub center: bool,
+    /// Has a `gamma` scale.
+    pub scale: bool,
+}
+
+/// `LayerNormalization`: normalises over `axes` of each sample.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerNormConfig {
+    pub axes: Vec<i64>,
+    pub epsilon: f64,
+    pub center: bool,
+    pub scale: bool,
+    /// Keras 3 `rms_scaling`: divide by the root mean square, no centring, no beta.
+    pub rms_scaling: bool,
+}
+
+/// Keras' `Normalization` preprocessing layer with learned (adapted) statistics:
+/// `(x - mean) / max(sqrt(variance), 1e-7)`, or its inverse when `invert`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NormalizationConfig {
+    /// The axes that keep their own statistics (Keras `axis`, usually the channels).
+    pub axes: Vec<i64>,
+    pub invert: bool,
+}
+
+fn channel(input: &Shape, axis: i64) -> Result<usize, String> {
+    let a = normalize_axis(axis, input.rank())
+        .ok_or_else(|| format!("axis {axis} is out of range for input {input}"))?;
+    input.dims()[a].ok_or_else(|| format!("axis {axis} of input {input} must have a known size"))
+}
+
+impl BatchNormConfig {
+    pub(crate) fn weights(&self, input: &Shape) -> Result<Vec<WeightSpec>, String> {
+        let c = channel(input, self.axis)?;
+        let mut w = Vec::with_capacity(4);
+        if self.scale {
+            w.push(WeightSpec::trainable("gamma", vec![c]));
+        }
+        if self.center {
+            w.push(WeightSpec::trainable("beta", vec![c]));
+        }
+        w.push(WeightSpec::state("moving_mean", vec![c]));
+        w.push(WeightSpec::state("moving_variance", vec![c]));
+        Ok(w)
+    }
+}
+
+impl LayerNormConfig {
+    pub(crate) fn weights(&self, input: &Shape) -> Result<Vec<WeightSpec>, String> {
+        let shape = self
+            .axes
+            .iter()
+            .map(|&a| channel(input, a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut w = Vec::with_capacity(2);
+        if self.scale {
+            w.push(WeightSpec::trainable("gamma", shape.clone()));
+        }
+        if self.center && !self.rms_scaling {
+            w.push(WeightSpec::trainable("beta", shape));
+        }
+        Ok(w)
+    }
+}
+
+impl NormalizationConfig {
+    pub(crate) fn weights(&self, input: &Shape) -> Result<Vec<WeightSpec>, String> {
+        let shape = self
+            .axes
+            .iter()
+            .map(|&a| channel(input, a))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(vec![
+            WeightSpec::state("mean", shape.clone()),
+            WeightSpec::state("variance", shape),
+        ])
+    }
+}
