@@ -21,7 +21,10 @@ pub enum IrError {
     DanglingInput { layer: String, input: String },
 
     #[error("graph {what} '{reference}' refers to no layer output")]
-    DanglingGraphRef { what: &'static str, reference: String },
+    DanglingGraphRef {
+        what: &'static str,
+        reference: String,
+    },
 
     #[error("the graph has a cycle through layer '{0}'")]
     Cycle(String),

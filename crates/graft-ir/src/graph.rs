@@ -231,7 +231,12 @@ impl Graph {
     /// Every layer of this graph and of the graphs nested in it, depth first, with the
     /// effective trainability (a layer is trainable only if every enclosing model is).
     pub fn walk(&self) -> Vec<WalkItem<'_>> {
-        fn go<'a>(g: &'a Graph, path: &mut Vec<&'a str>, parent: bool, out: &mut Vec<WalkItem<'a>>) {
+        fn go<'a>(
+            g: &'a Graph,
+            path: &mut Vec<&'a str>,
+            parent: bool,
+            out: &mut Vec<WalkItem<'a>>,
+        ) {
             for layer in &g.layers {
                 let trainable = parent && layer.trainable;
                 out.push(WalkItem {

@@ -31,10 +31,7 @@ impl ShapeMap {
 
     /// The output shapes of one call.
     pub fn outputs(&self, site: CallSite) -> Option<&[Shape]> {
-        self.shapes
-            .get(site.layer)?
-            .get(site.node)?
-            .as_deref()
+        self.shapes.get(site.layer)?.get(site.node)?.as_deref()
     }
 }
 
@@ -56,15 +53,17 @@ impl Graph {
         let mut ready = BTreeSet::new();
         for (li, layer) in self.layers.iter().enumerate() {
             for (ni, node) in layer.nodes.iter().enumerate() {
-                let site = CallSite { layer: li, node: ni };
+                let site = CallSite {
+                    layer: li,
+                    node: ni,
+                };
                 let mut deps = 0;
                 for input in &node.inputs {
-                    let producer = resolve(&index, self, input).ok_or_else(|| {
-                        IrError::DanglingInput {
+                    let producer =
+                        resolve(&index, self, input).ok_or_else(|| IrError::DanglingInput {
                             layer: layer.name.clone(),
                             input: input.to_string(),
-                        }
-                    })?;
+                        })?;
                     users.entry(producer).or_default().push(site);
                     deps += 1;
                 }
@@ -241,7 +240,10 @@ impl Graph {
                 })?;
             let names = |v: &mut dyn Iterator<Item = &str>| v.collect::<Vec<_>>().join(", ");
             if specs.len() != layer.weights.len()
-                || specs.iter().zip(&layer.weights).any(|(s, w)| s.name != w.name)
+                || specs
+                    .iter()
+                    .zip(&layer.weights)
+                    .any(|(s, w)| s.name != w.name)
             {
                 return Err(IrError::WeightNames {
                     layer: layer.name.clone(),

@@ -47,7 +47,10 @@ impl Shape {
 
     /// The product of the axes after the batch, when all are known.
     pub fn feature_size(&self) -> Option<usize> {
-        self.0.iter().skip(1).try_fold(1usize, |acc, d| d.map(|d| acc * d))
+        self.0
+            .iter()
+            .skip(1)
+            .try_fold(1usize, |acc, d| d.map(|d| acc * d))
     }
 
     /// True when every axis is known.
@@ -101,7 +104,10 @@ mod tests {
 
     #[test]
     fn display_like_keras() {
-        assert_eq!(Shape::batched(&[224, 224, 3]).to_string(), "(None, 224, 224, 3)");
+        assert_eq!(
+            Shape::batched(&[224, 224, 3]).to_string(),
+            "(None, 224, 224, 3)"
+        );
         assert_eq!(Shape::new(vec![None]).to_string(), "(None,)");
     }
 

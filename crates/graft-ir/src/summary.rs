@@ -54,7 +54,11 @@ impl Graph {
         out.push_str(&render_table(&rows, options.ascii));
         let counts = self.param_counts();
         let line = |label: &str, n: usize| {
-            format!(" {label}: {} ({})\n", group_digits(n), readable_bytes(n * 4))
+            format!(
+                " {label}: {} ({})\n",
+                group_digits(n),
+                readable_bytes(n * 4)
+            )
         };
         out.push_str(&line("Total params", counts.total()));
         out.push_str(&line("Trainable params", counts.trainable));
@@ -131,9 +135,21 @@ fn render_table(rows: &[Row], ascii: bool) -> String {
     }
     // Box pieces: top (left, fill, joint, right), header separator, bottom, vertical bars.
     let (top, mid, bottom, hbar, vbar) = if ascii {
-        (["+", "-", "+", "+"], ["+", "=", "+", "+"], ["+", "-", "+", "+"], "|", "|")
+        (
+            ["+", "-", "+", "+"],
+            ["+", "=", "+", "+"],
+            ["+", "-", "+", "+"],
+            "|",
+            "|",
+        )
     } else {
-        (["┏", "━", "┳", "┓"], ["┡", "━", "╇", "┩"], ["└", "─", "┴", "┘"], "┃", "│")
+        (
+            ["┏", "━", "┳", "┓"],
+            ["┡", "━", "╇", "┩"],
+            ["└", "─", "┴", "┘"],
+            "┃",
+            "│",
+        )
     };
     let rule = |p: [&str; 4]| {
         let cells: Vec<String> = widths.iter().map(|w| p[1].repeat(w + 2)).collect();
@@ -158,7 +174,12 @@ fn render_table(rows: &[Row], ascii: bool) -> String {
     for r in rows {
         for (i, c) in r.connected.iter().enumerate() {
             let cells = if i == 0 {
-                [r.layer.as_str(), r.shape.as_str(), r.params.as_str(), c.as_str()]
+                [
+                    r.layer.as_str(),
+                    r.shape.as_str(),
+                    r.params.as_str(),
+                    c.as_str(),
+                ]
             } else {
                 ["", "", "", c.as_str()]
             };

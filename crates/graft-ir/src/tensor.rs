@@ -87,7 +87,11 @@ impl Tensor {
     pub fn permuted(&self, perm: &[usize]) -> Result<Self, IrError> {
         let rank = self.shape.len();
         let mut seen = vec![false; rank];
-        if perm.len() != rank || perm.iter().any(|&p| p >= rank || std::mem::replace(&mut seen[p], true)) {
+        if perm.len() != rank
+            || perm
+                .iter()
+                .any(|&p| p >= rank || std::mem::replace(&mut seen[p], true))
+        {
             return Err(IrError::BadPermutation {
                 perm: perm.to_vec(),
                 rank,

@@ -132,7 +132,10 @@ mod tests {
     #[test]
     fn relu_layer_simplifies() {
         assert_eq!(Activation::relu_layer(None, 0.0, 0.0), Activation::Relu);
-        assert_eq!(Activation::relu_layer(Some(6.0), 0.0, 0.0), Activation::Relu6);
+        assert_eq!(
+            Activation::relu_layer(Some(6.0), 0.0, 0.0),
+            Activation::Relu6
+        );
         assert_eq!(
             Activation::relu_layer(None, 0.1, 0.0),
             Activation::LeakyRelu {

@@ -77,7 +77,13 @@ fn conv_shape(
     let mut out_spatial: Vec<Dim> = Vec::with_capacity(rank);
     for i in 0..rank {
         out_spatial.push(spatial_output(
-            spatial[i], kernel[i], strides[i], dilation[i], padding, i, false,
+            spatial[i],
+            kernel[i],
+            strides[i],
+            dilation[i],
+            padding,
+            i,
+            false,
         )?);
     }
     Ok(data_format.assemble(input.dims()[0], Some(out_channels), &out_spatial))

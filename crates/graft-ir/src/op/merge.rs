@@ -64,10 +64,16 @@ pub fn broadcast(a: &Shape, b: &Shape) -> Result<Shape, String> {
 
 pub(crate) fn merge_infer(kind: MergeKind, inputs: &[Shape]) -> Result<Shape, String> {
     if inputs.len() < 2 && kind != MergeKind::Add {
-        return Err(format!("{kind:?} needs at least two inputs, got {}", inputs.len()));
+        return Err(format!(
+            "{kind:?} needs at least two inputs, got {}",
+            inputs.len()
+        ));
     }
     if kind == MergeKind::Subtract && inputs.len() != 2 {
-        return Err(format!("Subtract needs exactly two inputs, got {}", inputs.len()));
+        return Err(format!(
+            "Subtract needs exactly two inputs, got {}",
+            inputs.len()
+        ));
     }
     let mut out = inputs
         .first()

@@ -433,7 +433,10 @@ mod tests {
     #[test]
     fn output_sizes() {
         let same = Padding::Same;
-        assert_eq!(spatial_output(Some(224), 7, 2, 1, &same, 0, false), Ok(Some(112)));
+        assert_eq!(
+            spatial_output(Some(224), 7, 2, 1, &same, 0, false),
+            Ok(Some(112))
+        );
         assert_eq!(
             spatial_output(Some(230), 7, 2, 1, &Padding::Valid, 0, false),
             Ok(Some(112))
@@ -443,8 +446,14 @@ mod tests {
         // ceil_mode: 112 -> (112 + 2 - 3)/2 + 1 = 56.5 -> 57 but the last window would start in
         // the trailing pad... here it starts at 112 = input + before(1)? (57-1)*2 = 112 < 113.
         let p = Padding::Explicit(vec![(1, 1)]);
-        assert_eq!(spatial_output(Some(112), 3, 2, 1, &p, 0, true), Ok(Some(57)));
-        assert_eq!(spatial_output(Some(112), 3, 2, 1, &p, 0, false), Ok(Some(56)));
+        assert_eq!(
+            spatial_output(Some(112), 3, 2, 1, &p, 0, true),
+            Ok(Some(57))
+        );
+        assert_eq!(
+            spatial_output(Some(112), 3, 2, 1, &p, 0, false),
+            Ok(Some(56))
+        );
     }
 
     #[test]

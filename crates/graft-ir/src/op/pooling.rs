@@ -41,10 +41,7 @@ impl PoolConfig {
     pub(crate) fn infer(&self, input: &Shape) -> Result<Shape, String> {
         let rank = self.pool_size.len();
         if input.rank() != rank + 2 {
-            return Err(format!(
-                "expects a rank-{} input, got {input}",
-                rank + 2
-            ));
+            return Err(format!("expects a rank-{} input, got {input}", rank + 2));
         }
         if self.strides.len() != rank {
             return Err(format!(
@@ -65,11 +62,9 @@ impl PoolConfig {
                 self.ceil_mode,
             )?);
         }
-        Ok(self.data_format.assemble(
-            input.dims()[0],
-            self.data_format.channels(input),
-            &out,
-        ))
+        Ok(self
+            .data_format
+            .assemble(input.dims()[0], self.data_format.channels(input), &out))
     }
 }
 

@@ -59,7 +59,9 @@ pub struct UpSamplingConfig {
 impl FlattenConfig {
     pub(crate) fn infer(&self, input: &Shape) -> Result<Shape, String> {
         if input.rank() < 2 {
-            return Err(format!("needs a batch axis and at least one more, got {input}"));
+            return Err(format!(
+                "needs a batch axis and at least one more, got {input}"
+            ));
         }
         Ok(Shape::new(vec![input.dims()[0], input.feature_size()]))
     }
@@ -115,7 +117,9 @@ impl ReshapeConfig {
 impl PermuteConfig {
     /// The permutation over all axes, batch included, 0-based.
     pub fn full_permutation(&self) -> Vec<usize> {
-        std::iter::once(0).chain(self.dims.iter().copied()).collect()
+        std::iter::once(0)
+            .chain(self.dims.iter().copied())
+            .collect()
     }
 
     pub(crate) fn infer(&self, input: &Shape) -> Result<Shape, String> {
@@ -136,7 +140,9 @@ impl PermuteConfig {
 
 pub(crate) fn repeat_vector_infer(n: usize, input: &Shape) -> Result<Shape, String> {
     if input.rank() != 2 {
-        return Err(format!("expects a rank-2 input (batch, features), got {input}"));
+        return Err(format!(
+            "expects a rank-2 input (batch, features), got {input}"
+        ));
     }
     Ok(Shape::new(vec![input.dims()[0], Some(n), input.dims()[1]]))
 }
@@ -168,18 +174,28 @@ fn spatial_map(
 
 impl ZeroPaddingConfig {
     pub(crate) fn infer(&self, input: &Shape) -> Result<Shape, String> {
-        spatial_map(input, self.data_format, self.padding.len(), "padding", |i, d| {
-            Some(d + self.padding[i].0 + self.padding[i].1)
-        })
+        spatial_map(
+            input,
+            self.data_format,
+            self.padding.len(),
+            "padding",
+            |i, d| Some(d + self.padding[i].0 + self.padding[i].1),
+        )
     }
 }
 
 impl CroppingConfig {
     pub(crate) fn infer(&self, input: &Shape) -> Result<Shape, String> {
-        spatial_map(input, self.data_format, self.cropping.len(), "cropping", |i, d| {
-            d.checked_sub(self.cropping[i].0 + self.cropping[i].1)
-                .filter(|&r| r > 0)
-        })
+        spatial_map(
+            input,
+            self.data_format,
+            self.cropping.len(),
+            "cropping",
+            |i, d| {
+                d.checked_sub(self.cropping[i].0 + self.cropping[i].1)
+                    .filter(|&r| r > 0)
+            },
+        )
     }
 }
 
