@@ -312,17 +312,19 @@ pub(crate) fn resample_scaled<T: Sample>(
     if shape.is_empty() {
         return;
     }
+    let src = T::widen(src);
+    let src: &[f32] = &src;
     // Monomorphise the common channel counts so the per-pixel channel loops unroll.
     let linear = options.interpolation == AffineInterpolation::Bilinear;
     match (shape.channels, linear) {
-        (1, true) => resample_rows::<T, true>(src, shape, 1, matrix, options, scale, dst),
-        (3, true) => resample_rows::<T, true>(src, shape, 3, matrix, options, scale, dst),
-        (4, true) => resample_rows::<T, true>(src, shape, 4, matrix, options, scale, dst),
-        (c, true) => resample_rows::<T, true>(src, shape, c, matrix, options, scale, dst),
-        (1, false) => resample_rows::<T, false>(src, shape, 1, matrix, options, scale, dst),
-        (3, false) => resample_rows::<T, false>(src, shape, 3, matrix, options, scale, dst),
-        (4, false) => resample_rows::<T, false>(src, shape, 4, matrix, options, scale, dst),
-        (c, false) => resample_rows::<T, false>(src, shape, c, matrix, options, scale, dst),
+        (1, true) => resample_rows::<f32, true>(src, shape, 1, matrix, options, scale, dst),
+        (3, true) => resample_rows::<f32, true>(src, shape, 3, matrix, options, scale, dst),
+        (4, true) => resample_rows::<f32, true>(src, shape, 4, matrix, options, scale, dst),
+        (c, true) => resample_rows::<f32, true>(src, shape, c, matrix, options, scale, dst),
+        (1, false) => resample_rows::<f32, false>(src, shape, 1, matrix, options, scale, dst),
+        (3, false) => resample_rows::<f32, false>(src, shape, 3, matrix, options, scale, dst),
+        (4, false) => resample_rows::<f32, false>(src, shape, 4, matrix, options, scale, dst),
+        (c, false) => resample_rows::<f32, false>(src, shape, c, matrix, options, scale, dst),
     }
 }
 
@@ -336,51 +338,218 @@ fn resample_rows<T: Sample, const LINEAR: bool>(
     scale: f32,
     dst: &mut [f32],
 ) {
+    let small = |n: usize| (2..1 << 22).contains(&n);
+    if shape.len() >= u32::MAX as usize || !small(shape.height) || !small(shape.width) {
+        // Offsets that do not fit the u32 row plan, coordinates beyond `floor_small`, or no 2x2
+        // neighbourhood: the plain loop.
+        return scalar_rows::<T, LINEAR>(src, shape, ch, matrix, options, scale, dst);
+    }
+    let mut plan = RowPlan::new(shape.width);
+    let nearest_fill = options.fill_mode == FillMode::Nearest;
+    let row_len = shape.width * ch;
+    for (r, out_row) in dst.chunks_exact_mut(row_len).enumerate() {
+        plan.compute::<LINEAR>(shape, ch, matrix, r, nearest_fill, scale);
+        plan.blend::<T, LINEAR>(src, shape, ch, matrix, options, r, scale, out_row);
+    }
+}
+
+/// The input positions of one output row, computed in a first pass that the compiler vectorises
+/// (coordinates, clamping, floor, offsets and bilinear weights of all pixels of the row), then consumed
+/// by a gather-and-blend pass. Buffers are allocated once per image.
+///
+/// For bilinear sampling the top-left neighbour is clamped to `[0, n - 2]` so that the 2x2 block always
+/// lies inside the image (one bounds check per pixel); a coordinate on the last row or column then gets
+/// weight 1 on the far neighbour, which gives exactly the edge value as scipy does.
+struct RowPlan {
+    columns: Vec<f32>,
+    /// Offset (in values) of the top-left neighbour, or of the sampled pixel for order 0.
+    offset: Vec<u32>,
+    /// Bilinear weights, `rescale` folded in: top-left, top-right, bottom-left, bottom-right.
+    weights: [Vec<f32>; 4],
+    /// Whether the pixel's neighbourhood is inside the image (always, with `nearest` fill).
+    inside: Vec<bool>,
+}
+
+impl RowPlan {
+    fn new(width: usize) -> Self {
+        RowPlan {
+            columns: (0..width).map(|c| c as f32).collect(),
+            offset: vec![0; width],
+            weights: std::array::from_fn(|_| vec![0.0; width]),
+            inside: vec![true; width],
+        }
+    }
+
+    /// First pass over output row `r`. With `nearest` fill the coordinates are clamped into the image
+    /// (scipy's rule), so every pixel is "inside"; otherwise pixels whose neighbourhood leaves the image
+    /// are flagged for the exact border path.
+    #[inline(always)]
+    fn compute<const LINEAR: bool>(
+        &mut self,
+        shape: ImageShape,
+        ch: usize,
+        matrix: &AffineMatrix,
+        r: usize,
+        nearest_fill: bool,
+        scale: f32,
+    ) {
+        let (h, w) = (shape.height, shape.width);
+        let [[a00, a01, a02], [a10, a11, a12]] = matrix.m;
+        let rf = r as f64;
+        let (y_start, x_start) = ((a00 * rf + a02) as f32, (a10 * rf + a12) as f32);
+        let (dy, dx) = (a01 as f32, a11 as f32);
+        let (y_max, x_max) = ((h - 1) as f32, (w - 1) as f32);
+        let (last_y0, last_x0) = (h as u32 - 2, w as u32 - 2);
+        let (row_stride, ch32) = ((w * ch) as u32, ch as u32);
+        let n = w;
+        let columns = &self.columns[..n];
+        let offset = &mut self.offset[..n];
+        let [w00, w01, w10, w11] = &mut self.weights;
+        let (w00, w01, w10, w11) = (&mut w00[..n], &mut w01[..n], &mut w10[..n], &mut w11[..n]);
+        let inside = &mut self.inside[..n];
+        for c in 0..n {
+            let y_raw = y_start + dy * columns[c];
+            let x_raw = x_start + dx * columns[c];
+            // Written as comparisons so they compile to maxps/minps; NaN becomes 0.
+            let y = if y_raw > 0.0 { y_raw } else { 0.0 };
+            let y = if y < y_max { y } else { y_max };
+            let x = if x_raw > 0.0 { x_raw } else { 0.0 };
+            let x = if x < x_max { x } else { x_max };
+            if !nearest_fill {
+                inside[c] = if LINEAR {
+                    y_raw >= 0.0 && y_raw < y_max && x_raw >= 0.0 && x_raw < x_max
+                } else {
+                    y_raw >= 0.0 && y_raw <= y_max && x_raw >= 0.0 && x_raw <= x_max
+                };
+            }
+            if LINEAR {
+                let y0 = floor_small(y).min(last_y0);
+                let x0 = floor_small(x).min(last_x0);
+                let fy = y - y0 as f32;
+                let fx = x - x0 as f32;
+                offset[c] = y0 * row_stride + x0 * ch32;
+                let (gy, gx) = ((1.0 - fy) * scale, fy * scale);
+                w00[c] = gy * (1.0 - fx);
+                w01[c] = gy * fx;
+                w10[c] = gx * (1.0 - fx);
+                w11[c] = gx * fx;
+            } else {
+                offset[c] = floor_small(y + 0.5) * row_stride + floor_small(x + 0.5) * ch32;
+            }
+        }
+    }
+
+    /// Second pass: gathers the neighbours and blends them into the output row.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn blend<T: Sample, const LINEAR: bool>(
+        &self,
+        src: &[T],
+        shape: ImageShape,
+        ch: usize,
+        matrix: &AffineMatrix,
+        options: &ResampleOptions,
+        r: usize,
+        scale: f32,
+        out_row: &mut [f32],
+    ) {
+        let [[a00, a01, a02], [a10, a11, a12]] = matrix.m;
+        let rf = r as f64;
+        let row_stride = shape.width * ch;
+        let [w00, w01, w10, w11] = &self.weights;
+        for (c, out) in out_row.chunks_exact_mut(ch).enumerate() {
+            if !self.inside[c] {
+                // Exact scipy mapping, with the coordinates recomputed in f64.
+                let cf = c as f64;
+                let (y, x) = (a00 * rf + a01 * cf + a02, a10 * rf + a11 * cf + a12);
+                sample_border(src, shape, y, x, options, scale, out);
+                continue;
+            }
+            let at = self.offset[c] as usize;
+            if LINEAR {
+                // One slice covering the 2x2 block: every index below is provably in bounds.
+                let block = &src[at..at + row_stride + 2 * ch];
+                let (k00, k01, k10, k11) = (w00[c], w01[c], w10[c], w11[c]);
+                for k in 0..ch {
+                    out[k] = k00 * block[k].to_f32()
+                        + k01 * block[ch + k].to_f32()
+                        + k10 * block[row_stride + k].to_f32()
+                        + k11 * block[row_stride + ch + k].to_f32();
+                }
+            } else {
+                for (o, s) in out.iter_mut().zip(&src[at..at + ch]) {
+                    *o = s.to_f32() * scale;
+                }
+            }
+        }
+    }
+}
+
+/// The per-pixel loop in f64 without a row plan, for images too large for u32 offsets.
+fn scalar_rows<T: Sample, const LINEAR: bool>(
+    src: &[T],
+    shape: ImageShape,
+    ch: usize,
+    matrix: &AffineMatrix,
+    options: &ResampleOptions,
+    scale: f32,
+    dst: &mut [f32],
+) {
     let (h, w) = (shape.height, shape.width);
     let [[a00, a01, a02], [a10, a11, a12]] = matrix.m;
-    // Interior tests: bilinear needs y < h - 1 (so floor(y) + 1 is a row); nearest needs y <= h - 1
-    // (beyond it, scipy maps the coordinate before rounding, which the border path does).
     let (y_max, x_max) = ((h - 1) as f64, (w - 1) as f64);
     let row_stride = w * ch;
     for (r, out_row) in dst.chunks_exact_mut(row_stride).enumerate() {
         let rf = r as f64;
-        let y_start = a00 * rf + a02;
-        let x_start = a10 * rf + a12;
         for (c, out) in out_row.chunks_exact_mut(ch).enumerate() {
             let cf = c as f64;
-            let y = y_start + a01 * cf;
-            let x = x_start + a11 * cf;
-            if LINEAR {
-                if y >= 0.0 && y < y_max && x >= 0.0 && x < x_max {
-                    let (y0, x0) = (y as usize, x as usize);
-                    let fy = (y - y0 as f64) as f32;
-                    let fx = (x - x0 as f64) as f32;
-                    let i = (y0 * w + x0) * ch;
-                    let top = &src[i..i + 2 * ch];
-                    let bottom = &src[i + row_stride..i + row_stride + 2 * ch];
-                    for k in 0..ch {
-                        let p00 = top[k].to_f32();
-                        let p01 = top[ch + k].to_f32();
-                        let p10 = bottom[k].to_f32();
-                        let p11 = bottom[ch + k].to_f32();
-                        let upper = p00 + fx * (p01 - p00);
-                        let lower = p10 + fx * (p11 - p10);
-                        out[k] = (upper + fy * (lower - upper)) * scale;
-                    }
-                } else {
-                    sample_border(src, shape, y, x, options, scale, out);
+            let y = a00 * rf + a01 * cf + a02;
+            let x = a10 * rf + a11 * cf + a12;
+            let inside = if LINEAR {
+                y >= 0.0 && y < y_max && x >= 0.0 && x < x_max
+            } else {
+                y >= 0.0 && y <= y_max && x >= 0.0 && x <= x_max
+            };
+            if !inside {
+                sample_border(src, shape, y, x, options, scale, out);
+            } else if LINEAR {
+                let (y0, x0) = (y as usize, x as usize);
+                let (fy, fx) = ((y - y0 as f64) as f32, (x - x0 as f64) as f32);
+                let i = (y0 * w + x0) * ch;
+                let top = &src[i..i + 2 * ch];
+                let bottom = &src[i + row_stride..i + row_stride + 2 * ch];
+                for k in 0..ch {
+                    out[k] =
+                        bilinear(top[k], top[ch + k], bottom[k], bottom[ch + k], fx, fy) * scale;
                 }
-            } else if y >= 0.0 && y <= y_max && x >= 0.0 && x <= x_max {
-                let (yi, xi) = ((y + 0.5) as usize, (x + 0.5) as usize);
-                let i = (yi * w + xi) * ch;
+            } else {
+                let i = ((y + 0.5) as usize * w + (x + 0.5) as usize) * ch;
                 for (o, s) in out.iter_mut().zip(&src[i..i + ch]) {
                     *o = s.to_f32() * scale;
                 }
-            } else {
-                sample_border(src, shape, y, x, options, scale, out);
             }
         }
     }
+}
+
+/// `floor(v)` for `v` in `[0, 2^22)`, by the float-rounding trick (adding 1.5 * 2^23 rounds to an integer
+/// held in the low mantissa bits) instead of a float-to-int conversion, which Rust saturates and which
+/// therefore does not vectorise.
+#[inline(always)]
+fn floor_small(v: f32) -> u32 {
+    const MAGIC: f32 = 12_582_912.0;
+    let shifted = v + MAGIC;
+    let rounded = shifted.to_bits().wrapping_sub(MAGIC.to_bits());
+    rounded - u32::from(shifted - MAGIC > v)
+}
+
+/// Bilinear blend of four neighbours (row-major: p00 p01 / p10 p11) at fractions (fx, fy).
+#[inline(always)]
+fn bilinear<T: Sample>(p00: T, p01: T, p10: T, p11: T, fx: f32, fy: f32) -> f32 {
+    let (p00, p01, p10, p11) = (p00.to_f32(), p01.to_f32(), p10.to_f32(), p11.to_f32());
+    let upper = p00 + fx * (p01 - p00);
+    let lower = p10 + fx * (p11 - p10);
+    upper + fy * (lower - upper)
 }
 
 /// One output pixel whose neighbourhood reaches outside the image: scipy's coordinate mapping, then the
@@ -429,13 +598,7 @@ fn sample_border<T: Sample>(
             let i10 = pixel(y0.saturating_add(1), x0);
             let i11 = pixel(y0.saturating_add(1), x0.saturating_add(1));
             for (k, o) in out.iter_mut().enumerate() {
-                let p00 = src[i00 + k].to_f32();
-                let p01 = src[i01 + k].to_f32();
-                let p10 = src[i10 + k].to_f32();
-                let p11 = src[i11 + k].to_f32();
-                let upper = p00 + fx * (p01 - p00);
-                let lower = p10 + fx * (p11 - p10);
-                *o = (upper + fy * (lower - upper)) * scale;
+                *o = bilinear(src[i00 + k], src[i01 + k], src[i10 + k], src[i11 + k], fx, fy) * scale;
             }
         }
     }

@@ -52,6 +52,9 @@ pub enum DataError {
     /// Arrays whose sizes do not agree (images and labels, data and declared shape...).
     #[error("shape mismatch: {0}")]
     Shape(String),
+    /// The background thread preparing batches stopped unexpectedly.
+    #[error("data pipeline: {0}")]
+    Worker(String),
     /// A numerical step failed (e.g. the eigendecomposition behind ZCA whitening).
     #[error("numerical failure: {0}")]
     Numerical(String),

@@ -58,10 +58,54 @@ impl<T> Image<T> {
     }
 }
 
+/// The in-memory images given to [`crate::ImageDataGenerator::flow`]: f32 values (Keras' float32), or
+/// bytes. Keras converts any array to float32 up front; graft keeps 8-bit images as bytes, a quarter of the
+/// memory and of the memory traffic per batch, and converts while augmenting (same values).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ImageArray {
+    /// Values as f32.
+    F32(Vec<f32>),
+    /// 8-bit values (0-255), read as f32 without scaling.
+    U8(Vec<u8>),
+}
+
+impl ImageArray {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            ImageArray::F32(v) => v.len(),
+            ImageArray::U8(v) => v.len(),
+        }
+    }
+
+    /// Whether there is no value.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<Vec<f32>> for ImageArray {
+    fn from(values: Vec<f32>) -> Self {
+        ImageArray::F32(values)
+    }
+}
+
+impl From<Vec<u8>> for ImageArray {
+    fn from(values: Vec<u8>) -> Self {
+        ImageArray::U8(values)
+    }
+}
+
 /// A pixel value type the kernels can read: 8-bit, 16-bit or float.
 pub trait Sample: Copy + Send + Sync + 'static {
     /// The value as f32 (no scaling: 255u8 becomes 255.0, as Keras' `img_to_array` does).
     fn to_f32(self) -> f32;
+
+    /// A whole image as f32: borrowed when it already is, converted in one vectorised pass otherwise
+    /// (cheaper than converting each gathered neighbour in the resample).
+    fn widen(values: &[Self]) -> std::borrow::Cow<'_, [f32]> {
+        std::borrow::Cow::Owned(values.iter().map(|v| v.to_f32()).collect())
+    }
 }
 
 impl Sample for u8 {
@@ -82,5 +126,9 @@ impl Sample for f32 {
     #[inline(always)]
     fn to_f32(self) -> f32 {
         self
+    }
+
+    fn widen(values: &[f32]) -> std::borrow::Cow<'_, [f32]> {
+        std::borrow::Cow::Borrowed(values)
     }
 }

@@ -14,20 +14,25 @@ pub type Result<T, E = HubError> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum HubError {
     /// The server answered with an HTTP status that is not worth retrying (404, 403, ...).
-    #[error("downloading {url} failed: HTTP {status} (cache file {path})")]
+    #[error("downloading {url} failed: HTTP {status} {reason} (cache file {path})")]
     HttpStatus {
         /// URL requested (before redirects).
         url: String,
         /// Status code returned by the server.
         status: u16,
+        /// The status' standard reason phrase ("Not Found").
+        reason: String,
         /// Where the file would have been stored.
         path: PathBuf,
     },
 
     /// Transient failures (5xx, timeouts, dropped connections) persisted through every retry.
     #[error(
-        "downloading {url} failed after {attempts} attempt(s): {cause} \
-         (partial data kept in {part_path} for resuming)"
+        "downloading {url} failed after {attempts} attempt(s): {cause}{kept}",
+        kept = part_path.as_ref().map(|p| format!(
+            " (the data received so far is kept in {} and the next try resumes from it)",
+            p.display()
+        )).unwrap_or_default()
     )]
     Download {
         /// URL requested (before redirects).
@@ -36,8 +41,8 @@ pub enum HubError {
         attempts: u32,
         /// Last failure, with its chain of causes (e.g. "HTTP 500", "operation timed out").
         cause: String,
-        /// The `.part` file holding whatever was received so far.
-        part_path: PathBuf,
+        /// The `.part` file holding what was received so far, if anything was.
+        part_path: Option<PathBuf>,
     },
 
     /// A request could not be made at all (bad TLS setup, too many redirects, invalid URL...).
@@ -69,8 +74,8 @@ pub enum HubError {
 
     /// Offline mode is on and the file is neither in graft's nor in Keras' cache.
     #[error(
-        "offline mode (GRAFT_OFFLINE) is on and {file_name} is not cached: \
-         looked in {path}{keras}; run once online or copy the file there ({url})",
+        "offline mode (GRAFT_OFFLINE) is on and no valid copy of {file_name} is cached: \
+         looked in {path}{keras}; run once online or put the file there (from {url})",
         keras = keras_path.as_ref().map(|p| format!(" and {}", p.display())).unwrap_or_default()
     )]
     Offline {

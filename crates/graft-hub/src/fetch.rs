@@ -207,10 +207,15 @@ impl Downloader {
         let reporter = Reporter::new(self.options.quiet);
         let file_name = request.file_name();
         let dest = self.cache.path_for(file_name);
-        if dest.is_file() {
+        // Metadata of a cached file found to be invalid, so it is not hashed twice.
+        let mut invalid: Option<fs::Metadata> = None;
+        if let Ok(meta) = fs::metadata(&dest)
+            && meta.is_file()
+        {
             if self.cached_file_is_valid(&dest, request, reporter)? {
                 return Ok(dest);
             }
+            invalid = Some(meta);
         }
         let keras_file = if self.options.reuse_keras_cache {
             self.cache.keras_file(file_name)
@@ -224,11 +229,18 @@ impl Downloader {
         self.cache.ensure_models_dir()?;
         let _lock = self.lock(file_name)?;
         // Another process may have fetched it (or replaced a bad copy) while we waited.
-        if dest.is_file() {
-            if self.cached_file_is_valid(&dest, request, Reporter::new(true))? {
+        if let Ok(meta) = fs::metadata(&dest)
+            && meta.is_file()
+        {
+            let unchanged = invalid
+                .as_ref()
+                .is_some_and(|old| same_file_state(old, &meta));
+            if !unchanged && self.cached_file_is_valid(&dest, request, Reporter::new(true))? {
                 return Ok(dest);
             }
-            remove_if_exists(&dest)?;
+            if !self.options.offline {
+                remove_if_exists(&dest)?;
+            }
         }
         if let Some(keras_file) = keras_file {
             match self
@@ -272,7 +284,7 @@ impl Downloader {
             return Ok(true);
         }
         reporter.message(&format!(
-            "{} was found in the cache but its {} is {actual}, not {}; downloading it again",
+            "ignoring {}: its {} is {actual}, not {}",
             path.display(),
             hash.algorithm(),
             hash.hex()
@@ -302,7 +314,12 @@ impl Downloader {
             .write(true)
             .open(&path)
             .map_err(|e| HubError::io("opening lock file", &path, e))?;
-        file.lock().map_err(|e| HubError::io("locking", &path, e))?;
+        match file.lock() {
+            Ok(()) => {}
+            // Filesystems without locks: go on unlocked (the `.part` may then be shared).
+            Err(e) if e.kind() == ErrorKind::Unsupported => {}
+            Err(e) => return Err(HubError::io("locking", &path, e)),
+        }
         Ok(file)
     }
 
@@ -315,13 +332,7 @@ impl Downloader {
     ) -> Result<()> {
         let url = request.url();
         let part = self.cache.part_path_for(request.file_name());
-        let client = http::client(&self.options).map_err(|e| match e {
-            HubError::Request { cause, .. } => HubError::Request {
-                url: url.to_string(),
-                cause,
-            },
-            other => other,
-        })?;
+        let client = http::client(&self.options, url)?;
         let transfer = Transfer {
             url,
             file_name: request.file_name(),
@@ -362,6 +373,11 @@ impl Downloader {
         sync_dir(dest);
         Ok(())
     }
+}
+
+/// Whether two metadata snapshots describe the same, unmodified file.
+fn same_file_state(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    a.len() == b.len() && a.modified().ok() == b.modified().ok() && a.modified().is_ok()
 }
 
 fn hash_text(request: &FetchRequest) -> String {

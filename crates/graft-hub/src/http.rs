@@ -15,7 +15,7 @@ use crate::progress::Reporter;
 
 /// Builds the blocking client: rustls with the `ring` provider, bounded connect and read waits,
 /// redirects followed (reqwest's default policy, at most 10 hops).
-pub(crate) fn client(options: &FetchOptions) -> Result<Client> {
+pub(crate) fn client(options: &FetchOptions, url: &str) -> Result<Client> {
     // reqwest is built with `rustls-no-provider`: use ring unless the application already chose a
     // process-wide provider. `install_default` only fails when another thread installed one first.
     if rustls::crypto::CryptoProvider::get_default().is_none() {
@@ -31,7 +31,7 @@ pub(crate) fn client(options: &FetchOptions) -> Result<Client> {
         builder = builder.no_proxy();
     }
     builder.build().map_err(|e| HubError::Request {
-        url: String::new(),
+        url: url.to_string(),
         cause: format!("building the HTTP client: {}", error_chain(&e)),
     })
 }
@@ -78,11 +78,18 @@ pub(crate) fn download_to_part(
             Err(AttemptError::Retry { cause, progressed }) => {
                 failures = if progressed { 0 } else { failures + 1 };
                 if failures > options.max_retries {
+                    // Keep received data for the next run; drop an empty `.part`.
+                    let part_path = if file_len(part) > 0 {
+                        Some(part.to_path_buf())
+                    } else {
+                        let _ = std::fs::remove_file(part);
+                        None
+                    };
                     return Err(HubError::Download {
                         url: url.to_string(),
                         attempts,
                         cause,
-                        part_path: part.to_path_buf(),
+                        part_path,
                     });
                 }
                 let delay = backoff(options, failures);
@@ -175,6 +182,7 @@ fn attempt(
             return Err(AttemptError::Fatal(HubError::HttpStatus {
                 url: url.to_string(),
                 status: s.as_u16(),
+                reason: s.canonical_reason().unwrap_or_default().to_string(),
                 path: transfer.dest.to_path_buf(),
             }));
         }

@@ -19,6 +19,8 @@
 //! # Ok::<(), graft_hub::HubError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod cache;
 mod class_index;
 mod error;

@@ -132,6 +132,33 @@ fn dropped_connection_is_resumed_with_a_range_request() {
 }
 
 #[test]
+fn attempts_that_receive_data_do_not_use_up_retries() {
+    let body = payload(100_000, 18);
+    let server = Server::start(vec![(
+        "/w.h5",
+        Route::DropAfter {
+            body: body.clone(),
+            cut: 10_000,
+            times: 1000,
+        },
+    )]);
+    let (_dir, cache) = temp_cache();
+    let options = FetchOptions {
+        max_retries: 1,
+        ..options()
+    };
+    let path = Downloader::new(cache, options)
+        .fetch(&request(&server, "/w.h5", "w.h5", Some(&md5_hex(&body))))
+        .unwrap();
+    assert_eq!(fs::read(path).unwrap(), body);
+    let ranges: Vec<Option<String>> = server.seen().into_iter().map(|s| s.range).collect();
+    let expected: Vec<Option<String>> = (0..10)
+        .map(|i| (i > 0).then(|| format!("bytes={}-", i * 10_000)))
+        .collect();
+    assert_eq!(ranges, expected);
+}
+
+#[test]
 fn part_left_by_an_earlier_run_is_resumed() {
     let body = payload(100_000, 5);
     let server = Server::start(vec![("/w.h5", Route::serve(&body))]);
@@ -256,7 +283,7 @@ fn not_found_is_not_retried() {
     );
     let message = err.to_string();
     assert!(
-        message.contains("/missing.h5") && message.contains("404"),
+        message.contains("/missing.h5") && message.contains("404 Not Found"),
         "{message}"
     );
     assert_eq!(server.seen().len(), 1);
@@ -317,15 +344,20 @@ fn stalled_server_times_out_after_the_configured_retries() {
     );
     match &err {
         HubError::Download {
-            attempts, cause, ..
+            attempts,
+            cause,
+            part_path,
+            ..
         } => {
             assert_eq!(*attempts, 3);
             assert!(cause.contains("timed out"), "{cause}");
+            assert_eq!(part_path, &None);
         }
         other => panic!("expected a timeout, got {other:?}"),
     }
     assert_eq!(server.seen().len(), 3);
     assert!(!cache.path_for("w.h5").exists());
+    assert!(!cache.part_path_for("w.h5").exists());
 }
 
 #[test]

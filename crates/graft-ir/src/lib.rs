@@ -35,7 +35,7 @@
 //! | | `bias` | `[filters]` | |
 //! | `BatchNorm` | `gamma` (if scale), `beta` (if center), `moving_mean`, `moving_variance` | `[channels]` each | same |
 //! | `LayerNorm` | `gamma`, `beta` | sizes of the normalised axes | same |
-//! | `Normalization` | `mean`, `variance` | sizes of the kept axes | same (plus `count`, dropped) |
+//! | `Normalization` | `mean`, `variance`; `count` | sizes of the kept axes; scalar | same |
 //! | `Embedding` | `embeddings` | `[input_dim, output_dim]` | same |
 //!
 //! Convolution kernels are output-channel-first as in ONNX, PyTorch and burn; Dense kernels are

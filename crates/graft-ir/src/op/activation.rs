@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::shape::{Shape, normalize_axis};
+
 /// An element-wise (or, for softmax, per-axis) activation function.
 ///
 /// The variants carry exact semantics, not names: Keras' `hard_sigmoid` means
@@ -52,6 +54,29 @@ pub enum Activation {
     Exponential,
     /// `x * tanh(softplus(x))`.
     Mish,
+    /// `max(x, 0) + alpha * expm1(min(x, 0) / alpha)`.
+    Celu { alpha: f32 },
+    /// Gated linear unit: splits `axis` in halves `a, b` and returns `a * sigmoid(b)`; the axis
+    /// halves.
+    Glu { axis: i64 },
+    /// `x` where `|x| > threshold`, else 0.
+    HardShrink { threshold: f32 },
+    /// `clip(x, -1, 1)`.
+    HardTanh,
+    /// `log(sigmoid(x))`.
+    LogSigmoid,
+    /// `x - threshold` above `threshold`, `x + threshold` below `-threshold`, else 0.
+    SoftShrink { threshold: f32 },
+    /// 0 for `x <= -1`, `(x + 1)^2 / 4` on `(-1, 1)`, `x` from 1.
+    SparsePlus,
+    /// `clip((x + 1) / 2, 0, 1)`.
+    SparseSigmoid,
+    /// Euclidean projection onto the simplex along `axis` (Martins & Astudillo).
+    Sparsemax { axis: i64 },
+    /// `(x + sqrt(x^2 + b)) / 2`.
+    Squareplus { b: f32 },
+    /// `x - tanh(x)`.
+    TanhShrink,
 }
 
 impl Activation {
@@ -72,6 +97,22 @@ impl Activation {
     /// True for `Linear`.
     pub fn is_linear(&self) -> bool {
         matches!(self, Activation::Linear)
+    }
+
+    /// The output shape for an input of `shape`: the same, except GLU halves its axis.
+    pub fn output_shape(&self, shape: &Shape) -> Result<Shape, String> {
+        let Activation::Glu { axis } = self else {
+            return Ok(shape.clone());
+        };
+        let a = normalize_axis(*axis, shape.rank())
+            .ok_or_else(|| format!("glu axis {axis} is out of range for {shape}"))?;
+        let mut dims = shape.dims().to_vec();
+        dims[a] = match dims[a] {
+            Some(n) if n % 2 == 0 => Some(n / 2),
+            Some(n) => return Err(format!("glu needs an even size on axis {axis}, got {n}")),
+            None => None,
+        };
+        Ok(Shape::new(dims))
     }
 }
 
@@ -106,6 +147,17 @@ impl fmt::Display for Activation {
             Activation::Softsign => f.write_str("softsign"),
             Activation::Exponential => f.write_str("exponential"),
             Activation::Mish => f.write_str("mish"),
+            Activation::Celu { alpha } => write!(f, "celu({alpha})"),
+            Activation::Glu { axis } => write!(f, "glu(axis={axis})"),
+            Activation::HardShrink { threshold } => write!(f, "hard_shrink({threshold})"),
+            Activation::HardTanh => f.write_str("hard_tanh"),
+            Activation::LogSigmoid => f.write_str("log_sigmoid"),
+            Activation::SoftShrink { threshold } => write!(f, "soft_shrink({threshold})"),
+            Activation::SparsePlus => f.write_str("sparse_plus"),
+            Activation::SparseSigmoid => f.write_str("sparse_sigmoid"),
+            Activation::Sparsemax { axis } => write!(f, "sparsemax(axis={axis})"),
+            Activation::Squareplus { b } => write!(f, "squareplus({b})"),
+            Activation::TanhShrink => f.write_str("tanh_shrink"),
         }
     }
 }

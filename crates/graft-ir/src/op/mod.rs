@@ -338,14 +338,15 @@ impl Op {
                 }
                 c.shape.clone()
             }
-            Op::Dense(c) => c.infer(&one(inputs)?)?,
-            Op::Conv(c) => c.infer(&one(inputs)?)?,
-            Op::DepthwiseConv(c) => c.infer(&one(inputs)?)?,
-            Op::SeparableConv(c) => c.infer(&one(inputs)?)?,
+            // A fused activation may change the shape (GLU).
+            Op::Dense(c) => c.activation.output_shape(&c.infer(&one(inputs)?)?)?,
+            Op::Conv(c) => c.activation.output_shape(&c.infer(&one(inputs)?)?)?,
+            Op::DepthwiseConv(c) => c.activation.output_shape(&c.infer(&one(inputs)?)?)?,
+            Op::SeparableConv(c) => c.activation.output_shape(&c.infer(&one(inputs)?)?)?,
+            Op::Activation(a) => a.output_shape(&one(inputs)?)?,
             Op::BatchNorm(_)
             | Op::LayerNorm(_)
             | Op::Normalization(_)
-            | Op::Activation(_)
             | Op::ReLU(_)
             | Op::LeakyReLU { .. }
             | Op::ELU { .. }

@@ -39,6 +39,10 @@ pub struct NormalizationConfig {
     /// The axes that keep their own statistics (Keras `axis`, usually the channels).
     pub axes: Vec<i64>,
     pub invert: bool,
+    /// Statistics fixed in the configuration (Keras' `mean=`/`variance=` arguments), flattened
+    /// over the kept axes or a single value for all; the layer then has no weights.
+    pub mean: Option<Vec<f32>>,
+    pub variance: Option<Vec<f32>>,
 }
 
 fn channel(input: &Shape, axis: i64) -> Result<usize, String> {
@@ -83,6 +87,9 @@ impl LayerNormConfig {
 
 impl NormalizationConfig {
     pub(crate) fn weights(&self, input: &Shape) -> Result<Vec<WeightSpec>, String> {
+        if self.mean.is_some() || self.variance.is_some() {
+            return Ok(vec![]);
+        }
         let shape = self
             .axes
             .iter()
@@ -91,6 +98,8 @@ impl NormalizationConfig {
         Ok(vec![
             WeightSpec::state("mean", shape.clone()),
             WeightSpec::state("variance", shape),
+            // How many samples the statistics were adapted on (Keras keeps and counts it).
+            WeightSpec::state("count", vec![]),
         ])
     }
 }

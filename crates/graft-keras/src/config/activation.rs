@@ -56,6 +56,17 @@ pub fn from_name(name: &str, dialect: Dialect) -> Result<Activation, String> {
         "softsign" => Activation::Softsign,
         "exponential" => Activation::Exponential,
         "mish" => Activation::Mish,
+        "celu" => Activation::Celu { alpha: 1.0 },
+        "glu" => Activation::Glu { axis: -1 },
+        "hard_shrink" => Activation::HardShrink { threshold: 0.5 },
+        "hard_tanh" => Activation::HardTanh,
+        "log_sigmoid" => Activation::LogSigmoid,
+        "soft_shrink" => Activation::SoftShrink { threshold: 0.5 },
+        "sparse_plus" => Activation::SparsePlus,
+        "sparse_sigmoid" => Activation::SparseSigmoid,
+        "sparsemax" => Activation::Sparsemax { axis: -1 },
+        "squareplus" => Activation::Squareplus { b: 4.0 },
+        "tanh_shrink" => Activation::TanhShrink,
         other => return Err(format!("unknown activation '{other}'")),
     })
 }

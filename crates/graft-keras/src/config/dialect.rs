@@ -161,7 +161,15 @@ fn parse_tfkeras_call(entries: &[Value]) -> Result<Call, String> {
         if parts.len() < 3 {
             return Err(format!("inbound node entry too short: {entry}"));
         }
-        call.tensors.push(history_ref(entry)?);
+        // `1.0 - x` is recorded as `["_CONSTANT_VALUE", -1, 1.0, {"y": ["x", 0, 0]}]`.
+        if parts[0].as_str() == Some("_CONSTANT_VALUE") {
+            let value = parts[2]
+                .as_f64()
+                .ok_or_else(|| format!("non-numeric constant operand {entry}"))?;
+            call.constants.push((call.positional, value));
+        } else {
+            call.tensors.push(history_ref(entry)?);
+        }
         call.positional += 1;
         if let Some(Value::Object(kwargs)) = parts.get(3) {
             for (k, v) in kwargs {
@@ -272,6 +280,14 @@ mod tests {
         let calls = parse_inbound_nodes(&node, Dialect::TfKeras2).unwrap();
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].tensors, vec![TensorRef::new("Conv/BatchNorm")]);
+    }
+
+    #[test]
+    fn tfkeras_constant_value_entry() {
+        let node = json!([[["_CONSTANT_VALUE", -1, 1.0, {"name": null, "y": ["dense", 0, 0]}]]]);
+        let calls = parse_inbound_nodes(&node, Dialect::TfKeras2).unwrap();
+        assert_eq!(calls[0].tensors, vec![TensorRef::new("dense")]);
+        assert_eq!(calls[0].constants, vec![(0, 1.0)]);
     }
 
     #[test]

@@ -125,6 +125,27 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A number or an arbitrarily nested list of numbers, flattened.
+    pub fn flat_f32(&self, key: &str) -> Result<Vec<f32>, String> {
+        fn walk(v: &Value, out: &mut Vec<f32>) -> bool {
+            match v {
+                Value::Number(n) => {
+                    out.push(n.as_f64().unwrap_or(f64::NAN) as f32);
+                    true
+                }
+                Value::Array(a) => a.iter().all(|x| walk(x, out)),
+                _ => false,
+            }
+        }
+        let v = self.get(key).ok_or_else(|| Self::missing(key))?;
+        let mut out = vec![];
+        if walk(v, &mut out) {
+            Ok(out)
+        } else {
+            Err(format!("'{key}' must hold numbers, found {v}"))
+        }
+    }
+
     pub fn data_format(&self) -> Result<DataFormat, String> {
         match self.str_or("data_format", "channels_last")? {
             "channels_last" => Ok(DataFormat::ChannelsLast),

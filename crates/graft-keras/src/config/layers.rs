@@ -35,7 +35,7 @@ pub fn layer_op(
     dialect: Dialect,
     calls: &[Call],
 ) -> Result<Op, LayerError> {
-    if is_keras3_operation(class, module, calls) {
+    if is_keras3_operation(class, module, dialect, calls) {
         return keras3_operation(class, calls);
     }
     let rank_of = |prefix: &str| -> Option<usize> {
@@ -98,6 +98,12 @@ pub fn layer_op(
                 Some(_) => cfg.i64_list("axis")?,
             },
             invert: cfg.bool_or("invert", false)?,
+            // Statistics given to the constructor live in the config, not in weights.
+            mean: cfg.get("mean").map(|_| cfg.flat_f32("mean")).transpose()?,
+            variance: cfg
+                .get("variance")
+                .map(|_| cfg.flat_f32("variance"))
+                .transpose()?,
         }),
         "Activation" => Op::Activation(cfg.activation(dialect)?),
         "ReLU" => Op::ReLU(ReluConfig {
@@ -250,9 +256,17 @@ pub fn layer_op(
 /// names (`Add`, `Multiply`) collide with the merge layers. `.keras` configs say so in `module`;
 /// legacy `.h5` configs written by Keras 3 drop `module`, so the call decides: a merge layer takes
 /// one list of tensors, an operation its operands one by one.
-fn is_keras3_operation(class: &str, module: Option<&str>, calls: &[Call]) -> bool {
+fn is_keras3_operation(
+    class: &str,
+    module: Option<&str>,
+    dialect: Dialect,
+    calls: &[Call],
+) -> bool {
     if let Some(m) = module {
         return m.starts_with("keras.src.ops") || m.starts_with("keras.ops");
+    }
+    if dialect != Dialect::Keras3 {
+        return false;
     }
     let operation_shaped = |c: &Call| !c.constants.is_empty() || c.positional >= 2;
     match class {
@@ -396,8 +410,9 @@ fn tf_op_lambda(cfg: &Fields, calls: &[Call]) -> Result<Op, LayerError> {
     let call = calls
         .first()
         .ok_or_else(|| LayerError::Config("a TFOpLambda with no recorded call".into()))?;
-    // The inbound tensor is `x` unless the kwargs name `x` (then it is `y`: `1.0 - t`).
-    let mut constants = vec![];
+    // The inbound tensor is `x` unless the kwargs name `x` (then it is `y`: `1.0 - t`);
+    // a constant first operand arrives as a `_CONSTANT_VALUE` entry.
+    let mut constants = call.constants.clone();
     for (key, position) in [("x", 0usize), ("y", 1usize)] {
         if let Some(v) = call.kwargs.get(key).and_then(|v| v.as_f64()) {
             constants.push((position, v));

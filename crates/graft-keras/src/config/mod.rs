@@ -242,7 +242,61 @@ fn parse_functional(config: &Map<String, Value>, dialect: Dialect) -> Result<Par
     };
     graph.inputs = io("input_layers")?;
     graph.outputs = io("output_layers")?;
+    if dialect == Dialect::TfKeras2 {
+        renumber_nested_calls(&mut graph, config)?;
+    }
     Ok(ParsedModel { graph, classes })
+}
+
+/// tf.keras numbers the calls of a nested model from 1: a model built on an Input already has
+/// a node (input to output) that the config leaves out (`_should_skip_first_node` in tf.keras'
+/// functional.py). Keras 3 numbers from 0. Shift tf.keras references to such models down by one.
+fn renumber_nested_calls(graph: &mut Graph, config: &Map<String, Value>) -> Result<(), Reason> {
+    let mut skips = std::collections::HashSet::new();
+    for v in layer_list(config)? {
+        let e = entry(v)?;
+        let starts_with_input = e
+            .config
+            .get("layers")
+            .and_then(Value::as_array)
+            .and_then(|l| l.first())
+            .and_then(|l| l.get("class_name"))
+            .and_then(Value::as_str)
+            == Some("InputLayer");
+        let skip = match e.class {
+            "Functional" | "Model" => true,
+            "Sequential" => starts_with_input,
+            _ => is_model_class(&e),
+        };
+        if skip {
+            skips.insert(e.name);
+        }
+    }
+    if skips.is_empty() {
+        return Ok(());
+    }
+    let fix = |r: &mut TensorRef| -> Result<(), Reason> {
+        if skips.contains(&r.layer) {
+            r.node = r.node.checked_sub(1).ok_or_else(|| {
+                Reason::Config(format!(
+                    "reference {r} points at the construction node of nested model '{}'",
+                    r.layer
+                ))
+            })?;
+        }
+        Ok(())
+    };
+    for layer in &mut graph.layers {
+        for node in &mut layer.nodes {
+            for r in &mut node.inputs {
+                fix(r)?;
+            }
+        }
+    }
+    for r in graph.inputs.iter_mut().chain(graph.outputs.iter_mut()) {
+        fix(r)?;
+    }
+    Ok(())
 }
 
 fn parse_sequential(config: &Map<String, Value>, dialect: Dialect) -> Result<ParsedModel, Reason> {

@@ -2,15 +2,6 @@
 
 use graft_ir::{Op, Tensor};
 
-/// Weights Keras stores for an op beyond the IR's list; graft reads past them.
-pub fn keras_extras(op: &Op) -> &'static [&'static str] {
-    match op {
-        // Normalization keeps the number of samples it was adapted on.
-        Op::Normalization(_) => &["count"],
-        _ => &[],
-    }
-}
-
 /// How a weight's axes move between Keras' layout and the IR's.
 enum Move {
     Same,

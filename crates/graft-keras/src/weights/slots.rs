@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use graft_ir::{Graph, Layer, Op, Shape, Tensor, Weight, WeightSpec};
 
-use super::layout::{keras_extras, keras_shape, keras_to_ir};
+use super::layout::{keras_shape, keras_to_ir};
 use crate::error::Reason;
 
 /// Where one stored weight goes.
@@ -21,12 +21,12 @@ pub struct Slot {
     pub path: Vec<usize>,
     /// `/`-joined layer names, for messages.
     pub layer_name: String,
-    /// The IR weight this stored weight becomes (index among the layer's specs, and the spec),
-    /// or `None` for a Keras-only extra that graft drops.
-    pub spec: Option<(usize, WeightSpec)>,
+    /// The IR weight this stored weight becomes: its index among the layer's specs, and the
+    /// spec.
+    pub spec: (usize, WeightSpec),
     /// How many weights the owning layer has in the IR.
     pub layer_weights: usize,
-    /// Canonical name (or the extra's name).
+    /// Canonical name.
     pub name: String,
     /// Effective trainability: the weight's own flag and every enclosing layer's.
     pub trainable: bool,
@@ -114,23 +114,11 @@ fn collect(
             out.push(Slot {
                 path: path.clone(),
                 layer_name: name.clone(),
-                spec: Some((i, spec.clone())),
+                spec: (i, spec.clone()),
                 layer_weights: layer_specs.len(),
                 name: spec.name.to_string(),
                 trainable: trainable && spec.trainable,
             });
-        }
-        if !layer_specs.is_empty() {
-            for extra in keras_extras(&layer.op) {
-                out.push(Slot {
-                    path: path.clone(),
-                    layer_name: name.clone(),
-                    spec: None,
-                    layer_weights: layer_specs.len(),
-                    name: extra.to_string(),
-                    trainable: false,
-                });
-            }
         }
     }
     path.pop();
@@ -177,9 +165,7 @@ impl Filler {
         stored_name: &str,
         tensor: Tensor,
     ) -> Result<(), Reason> {
-        let Some((spec_index, spec)) = &slot.spec else {
-            return Ok(());
-        };
+        let (spec_index, spec) = &slot.spec;
         check_name(slot, stored_name)?;
         let layer = layer_at(graph, &slot.path);
         let found = tensor.shape().to_vec();

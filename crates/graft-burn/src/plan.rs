@@ -1,0 +1,172 @@
+//! A graph compiled for execution: its calls in order, over numbered values, with the point
+//! where each value is used for the last time (so memory is freed as the pass goes).
+
+use std::collections::HashMap;
+
+use graft_ir::{Graph, InputConfig, Op, TensorRef};
+
+use crate::error::ExecError;
+
+/// What a step computes.
+#[derive(Clone, Debug)]
+pub enum StepKind {
+    /// A layer's op (never `Op::Model` or `Op::Input`).
+    Op(Op),
+    /// A call of a nested model (its module is the layer's [`crate::layers::LayerModule::Graph`]).
+    Model,
+}
+
+/// One call of one layer.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// Index of the layer in the graph (and in the module's `layers`).
+    pub layer: usize,
+    pub kind: StepKind,
+    pub inputs: Vec<usize>,
+    /// `take[i]`: input `i` is its value's last use, so it is moved out rather than cloned.
+    pub take: Vec<bool>,
+    pub outputs: Vec<usize>,
+    /// The call's `training=` argument.
+    pub training: Option<bool>,
+}
+
+/// A model input.
+#[derive(Clone, Debug)]
+pub struct PlanInput {
+    pub value: usize,
+    pub name: String,
+    pub config: InputConfig,
+}
+
+/// The compiled graph.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub name: String,
+    /// `(name, type)` of every layer, by layer index.
+    pub layers: Vec<(String, String)>,
+    pub inputs: Vec<PlanInput>,
+    pub steps: Vec<Step>,
+    pub outputs: Vec<usize>,
+    pub num_values: usize,
+}
+
+impl Plan {
+    pub fn compile(graph: &Graph) -> Result<Self, ExecError> {
+        let order = graph.topological_order()?;
+        let mut ids: HashMap<TensorRef, usize> = HashMap::new();
+        let mut next = 0usize;
+        let mut steps = Vec::new();
+        let mut inputs = Vec::new();
+        for site in order {
+            let layer = &graph.layers[site.layer];
+            let node = &layer.nodes[site.node];
+            let n_outputs = match &layer.op {
+                Op::Model(inner) => inner.outputs.len(),
+                _ => 1,
+            };
+            let outputs: Vec<usize> = (0..n_outputs)
+                .map(|o| {
+                    let id = next;
+                    next += 1;
+                    ids.insert(TensorRef::at(layer.name.clone(), site.node, o), id);
+                    id
+                })
+                .collect();
+            if let Op::Input(config) = &layer.op {
+                inputs.push(PlanInput {
+                    value: outputs[0],
+                    name: layer.name.clone(),
+                    config: config.clone(),
+                });
+                continue;
+            }
+            let step_inputs = node
+                .inputs
+                .iter()
+                .map(|r| {
+                    ids.get(r).copied().ok_or_else(|| ExecError::Layer {
+                        layer: layer.name.clone(),
+                        type_name: layer.op.type_name(),
+                        message: format!("input {r} is not computed before this layer"),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            steps.push(Step {
+                layer: site.layer,
+                kind: match &layer.op {
+                    Op::Model(_) => StepKind::Model,
+                    op => StepKind::Op(op.clone()),
+                },
+                take: vec![false; step_inputs.len()],
+                inputs: step_inputs,
+                outputs,
+                training: node.training,
+            });
+        }
+        // Graph inputs in the model's order.
+        let mut ordered = Vec::with_capacity(graph.inputs.len());
+        for r in &graph.inputs {
+            let id = ids.get(r).copied().ok_or_else(|| {
+                ExecError::Invalid(format!("model input {r} is not an input layer"))
+            })?;
+            let input = inputs
+                .iter()
+                .find(|i: &&PlanInput| i.value == id)
+                .ok_or_else(|| {
+                    ExecError::Invalid(format!("model input {r} is not an input layer"))
+                })?;
+            ordered.push(input.clone());
+        }
+        let outputs = graph
+            .outputs
+            .iter()
+            .map(|r| {
+                ids.get(r).copied().ok_or_else(|| {
+                    ExecError::Invalid(format!("model output {r} is never computed"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // Keep only the calls the outputs depend on (a graph cut at an inner layer computes
+        // nothing past it).
+        let mut needed = vec![false; next];
+        for &o in &outputs {
+            needed[o] = true;
+        }
+        let mut kept = Vec::with_capacity(steps.len());
+        for step in steps.into_iter().rev() {
+            if step.outputs.iter().any(|&o| needed[o]) {
+                for &i in &step.inputs {
+                    needed[i] = true;
+                }
+                kept.push(step);
+            }
+        }
+        kept.reverse();
+        let mut steps = kept;
+        // Last uses, walking backwards; graph outputs are never taken.
+        let mut seen: Vec<bool> = vec![false; next];
+        for &o in &outputs {
+            seen[o] = true;
+        }
+        for step in steps.iter_mut().rev() {
+            for (i, &v) in step.inputs.iter().enumerate().rev() {
+                if !seen[v] {
+                    step.take[i] = true;
+                    seen[v] = true;
+                }
+            }
+        }
+        Ok(Plan {
+            name: graph.name.clone(),
+            layers: graph
+                .layers
+                .iter()
+                .map(|l| (l.name.clone(), l.op.type_name()))
+                .collect(),
+            inputs: ordered,
+            steps,
+            outputs,
+            num_values: next,
+        })
+    }
+}

@@ -1,0 +1,34 @@
+//! One error type for the facade: whatever went wrong, the message names the file and the
+//! layer, tensor or field.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Any error graft's public API returns.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error(transparent)]
+    Keras(#[from] graft_keras::KerasError),
+
+    #[error(transparent)]
+    Exec(#[from] graft_burn::ExecError),
+
+    #[error(transparent)]
+    Ir(#[from] graft_ir::IrError),
+
+    #[error("{}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+}
+
+impl Error {
+    pub(crate) fn file(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::File {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// `Result` with graft's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
