@@ -2,7 +2,8 @@
 """graft-data vs tf_keras ImageDataGenerator, side by side in one run (see scripts/bench/augment.sh).
 
 Pipeline: rotation 20, width/height shift 0.1, shear 10, zoom 0.2, horizontal flip, rescale 1/255, batch 32.
-  1. in memory: 224x224x3 random uint8-valued images; tf_keras `ImageDataGenerator.flow` vs graft `flow`;
+  1. in memory: 224x224x3 random uint8-valued images; tf_keras `ImageDataGenerator.flow` (float32 array, as
+     Keras converts any input) vs graft `flow` (the bytes as given; also timed with an f32 array);
   2. JPEG folder: 320x240 JPEGs in two class folders, decoded, resized to 224x224 (nearest, Keras' default)
      and augmented; tf_keras `flow_from_directory` vs graft `flow_from_directory`.
 Order: a warm-up of each contender, then ROUNDS rounds alternating Keras, graft 1 thread, graft 2 threads;
@@ -103,6 +104,8 @@ def main():
             ("flow", "keras", lambda: keras_rate(keras_flow, opts.keras_batches)),
             ("flow", "graft-1t", lambda: graft_rate(opts.binary, flow_args + ["--threads", "1"])),
             ("flow", "graft-2t", lambda: graft_rate(opts.binary, flow_args + ["--threads", "2"])),
+            # The same with the images stored as f32, as Keras stores them.
+            ("flow", "graft-2t-f32", lambda: graft_rate(opts.binary, flow_args + ["--threads", "2", "--f32"])),
             ("dir", "keras", lambda: keras_rate(keras_dir, opts.keras_batches)),
             ("dir", "graft-1t", lambda: graft_rate(opts.binary, dir_args + ["--threads", "1"])),
             ("dir", "graft-2t", lambda: graft_rate(opts.binary, dir_args + ["--threads", "2"])),
@@ -117,15 +120,17 @@ def main():
             print(f"round {r + 1}/{opts.rounds} done", file=sys.stderr)
 
     print(f"tf_keras {tf_keras.__version__}, {os.cpu_count()} CPUs, {opts.rounds} rounds, median img/s")
-    print(f"{'task':6} {'contender':10} {'median':>9}  {'ratio':>7}  runs")
+    print(f"{'task':6} {'contender':12} {'median':>9}  {'ratio':>7}  runs")
     for task in ["flow", "dir"]:
         keras = statistics.median(results[(task, "keras")])
-        for who in ["keras", "graft-1t", "graft-2t"]:
+        for who in ["keras", "graft-1t", "graft-2t", "graft-2t-f32"]:
+            if (task, who) not in results:
+                continue
             runs = results[(task, who)]
             median = statistics.median(runs)
             ratio = median / keras
             listed = " ".join(f"{v:.0f}" for v in runs)
-            print(f"{task:6} {who:10} {median:9.1f}  {ratio:6.1f}x  {listed}")
+            print(f"{task:6} {who:12} {median:9.1f}  {ratio:6.1f}x  {listed}")
 
 
 if __name__ == "__main__":

@@ -22,25 +22,27 @@ pub struct GraphModule {
 }
 
 impl GraphModule {
-    /// Uploads a validated graph's weights to `device` and compiles its plan.
-    pub fn build(graph: &Graph, device: &Device) -> Result<Self, ExecError> {
+    /// Uploads a validated graph's weights to `device` and compiles its plan. The weights are
+    /// moved into burn: `graph` is left with empty weight tensors.
+    pub fn build(graph: &mut Graph, device: &Device) -> Result<Self, ExecError> {
         Self::build_nested(graph, device, true)
     }
 
     /// As [`Self::build`] for a graph inside a model whose trainability is `trainable`.
     pub(crate) fn build_nested(
-        graph: &Graph,
+        graph: &mut Graph,
         device: &Device,
         trainable: bool,
     ) -> Result<Self, ExecError> {
+        let plan = Plan::compile(graph)?;
         let layers = graph
             .layers
-            .iter()
+            .iter_mut()
             .map(|layer| LayerModule::from_layer(layer, device, trainable))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             layers,
-            plan: Arc::new(Plan::compile(graph)?),
+            plan: Arc::new(plan),
         })
     }
 

@@ -37,8 +37,8 @@ impl Model {
     /// Validates `graph` and uploads its weights to `device`.
     pub fn new(graph: Graph, device: &Device) -> Result<Self, ExecError> {
         graph.validate()?;
-        let module = GraphModule::build(&graph, device)?;
         let mut structure = graph;
+        let module = GraphModule::build(&mut structure, device)?;
         strip_weights(&mut structure);
         Ok(Self {
             structure,

@@ -24,6 +24,8 @@ enum Command {
     Summary(commands::summary::Args),
     /// Run a model on .npy inputs and write its outputs as .npy.
     Run(commands::run::Args),
+    /// Import a Keras model embedded in graft, run it, and check the numbers against Keras'.
+    Demo(commands::demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Summary(args) => commands::summary::run(args),
         Command::Run(args) => commands::run::run(args, cli.quiet),
+        Command::Demo(args) => commands::demo::run(args, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

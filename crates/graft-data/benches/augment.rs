@@ -7,9 +7,7 @@
 //!        augment dir --dir DIR [--threads T] [--batches B]
 //! Prints one line: `<mode> threads=<T> images=<n> seconds=<s> img_per_s=<rate>`.
 
-use graft_data::{
-    ClassMode, FlowFromDirectoryOptions, FlowOptions, ImageDataGenerator, Shift,
-};
+use graft_data::{ClassMode, FlowFromDirectoryOptions, FlowOptions, ImageDataGenerator, Shift};
 use std::time::Instant;
 
 fn generator() -> ImageDataGenerator {
@@ -106,7 +104,13 @@ fn time_kernel<T: graft_data::Sample>(
 /// CPU time of the calling thread (user + system) from /proc, in seconds (0 where unavailable): on a
 /// shared machine it shows the cost of the work itself, whatever else competes for the cores.
 fn thread_cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/thread-self/stat") else {
+    cpu_seconds("/proc/thread-self/stat")
+}
+
+/// CPU time (user + system) from a /proc stat file: the thread's or, from /proc/self/stat, the whole
+/// process's.
+fn cpu_seconds(stat_file: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(stat_file) else {
         return 0.0;
     };
     // Fields after the command name (which ends with ')'): utime and stime are fields 14 and 15.
@@ -152,7 +156,11 @@ fn main() {
         let n = bytes.len() / values;
         // `--f32` stores the images as f32, as Keras does; by default they stay bytes.
         let x: graft_data::ImageArray = if args.f32 {
-            bytes.iter().map(|&b| f32::from(b)).collect::<Vec<f32>>().into()
+            bytes
+                .iter()
+                .map(|&b| f32::from(b))
+                .collect::<Vec<f32>>()
+                .into()
         } else {
             bytes.into()
         };
@@ -172,6 +180,7 @@ fn main() {
     };
     // Warm-up: one batch (page-in, thread start).
     flow.batch(0, 0).expect("warm-up batch");
+    let cpu_start = cpu_seconds("/proc/self/stat");
     let start = Instant::now();
     let mut images = 0;
     let mut epoch = 0;
@@ -185,10 +194,12 @@ fn main() {
         epoch += 1;
     }
     let seconds = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds("/proc/self/stat") - cpu_start;
     println!(
-        "{} threads={} images={images} seconds={seconds:.3} img_per_s={:.1}",
+        "{} threads={} images={images} seconds={seconds:.3} img_per_s={:.1} cpu_us_per_image={:.1}",
         args.mode,
         args.threads,
-        images as f64 / seconds
+        images as f64 / seconds,
+        cpu * 1e6 / images as f64
     );
 }

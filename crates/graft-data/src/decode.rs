@@ -255,7 +255,8 @@ fn high_bytes(values: &[u16]) -> Vec<u8> {
 
 /// PIL's RGB -> L: `(r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16` (ITU-R 601-2 luma, rounded).
 fn pil_luma(rgb: &[u8]) -> u8 {
-    let l = u32::from(rgb[0]) * 19595 + u32::from(rgb[1]) * 38470 + u32::from(rgb[2]) * 7471 + 0x8000;
+    let l =
+        u32::from(rgb[0]) * 19595 + u32::from(rgb[1]) * 38470 + u32::from(rgb[2]) * 7471 + 0x8000;
     (l >> 16) as u8
 }
 
@@ -288,7 +289,8 @@ pub fn resize_decoded(
     if (shape.height, shape.width) == target {
         return Ok(decoded);
     }
-    let crop = keep_aspect_ratio.then(|| resize::keep_aspect_ratio_box(shape.width, shape.height, target));
+    let crop =
+        keep_aspect_ratio.then(|| resize::keep_aspect_ratio_box(shape.width, shape.height, target));
     let out_shape = ImageShape::new(target.0, target.1, shape.channels);
     Ok(match decoded {
         Decoded::U8(image) => Decoded::U8(Image {

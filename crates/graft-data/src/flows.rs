@@ -52,13 +52,11 @@ impl ImageDataGenerator {
             Some(y) => y.len() / n,
             None => 0,
         };
-        if let Some(weights) = &options.sample_weight {
-            if weights.len() != n {
-                return Err(DataError::Shape(format!(
-                    "`x` (images) and `sample_weight` should have the same length: {n} and {}",
-                    weights.len()
-                )));
-            }
+        if let Some(weights) = options.sample_weight.as_ref().filter(|w| w.len() != n) {
+            return Err(DataError::Shape(format!(
+                "`x` (images) and `sample_weight` should have the same length: {n} and {}",
+                weights.len()
+            )));
         }
         let (start, stop) = match options.subset {
             None => (0, n),
@@ -151,7 +149,11 @@ impl ImageDataGenerator {
             listing.filepaths.len(),
             listing.class_names.len()
         );
-        let targets = class_targets(options.class_mode, listing.classes, listing.class_names.len());
+        let targets = class_targets(
+            options.class_mode,
+            listing.classes,
+            listing.class_names.len(),
+        );
         let image_shape = ImageShape::new(
             options.target_size.0,
             options.target_size.1,

@@ -291,7 +291,8 @@ impl ImageDataGenerator {
         }
         self.width_shift_range.validate("width_shift_range")?;
         self.height_shift_range.validate("height_shift_range")?;
-        if self.validation_split != 0.0 && !(self.validation_split > 0.0 && self.validation_split < 1.0)
+        if self.validation_split != 0.0
+            && !(self.validation_split > 0.0 && self.validation_split < 1.0)
         {
             return Err(DataError::invalid(
                 "validation_split",
@@ -434,10 +435,23 @@ mod tests {
         let params: Vec<_> = (0..300)
             .map(|_| generator.get_random_transform(8, 8, &mut rng))
             .collect();
-        assert!(params.iter().all(|p| (0.5..1.5).contains(&p.zx) && (0.5..1.5).contains(&p.zy)));
-        assert!(params.iter().any(|p| (p.zx - p.zy).abs() > 0.3), "independent");
+        assert!(
+            params
+                .iter()
+                .all(|p| (0.5..1.5).contains(&p.zx) && (0.5..1.5).contains(&p.zy))
+        );
+        assert!(
+            params.iter().any(|p| (p.zx - p.zy).abs() > 0.3),
+            "independent"
+        );
         let float_form = ImageDataGenerator::new().zoom_range(0.2);
-        assert_eq!(float_form.zoom_range, Zoom { lower: 0.8, upper: 1.2 });
+        assert_eq!(
+            float_form.zoom_range,
+            Zoom {
+                lower: 0.8,
+                upper: 1.2
+            }
+        );
     }
 
     #[test]
@@ -459,7 +473,9 @@ mod tests {
 
     #[test]
     fn per_sample_params_depend_only_on_seed_epoch_and_index() {
-        let generator = ImageDataGenerator::new().rotation_range(30.0).horizontal_flip(true);
+        let generator = ImageDataGenerator::new()
+            .rotation_range(30.0)
+            .horizontal_flip(true);
         let a = generator.random_transform_params(8, 8, 42, 3, 17);
         let b = generator.random_transform_params(8, 8, 42, 3, 17);
         assert_eq!(a, b);
@@ -469,9 +485,29 @@ mod tests {
 
     #[test]
     fn validation_rejects_what_keras_rejects() {
-        assert!(ImageDataGenerator::new().validation_split(1.0).validate().is_err());
-        assert!(ImageDataGenerator::new().validation_split(0.2).validate().is_ok());
-        assert!(ImageDataGenerator::new().interpolation_order(3).validate().is_err());
-        assert!(ImageDataGenerator::new().rotation_range(f64::NAN).validate().is_err());
+        assert!(
+            ImageDataGenerator::new()
+                .validation_split(1.0)
+                .validate()
+                .is_err()
+        );
+        assert!(
+            ImageDataGenerator::new()
+                .validation_split(0.2)
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            ImageDataGenerator::new()
+                .interpolation_order(3)
+                .validate()
+                .is_err()
+        );
+        assert!(
+            ImageDataGenerator::new()
+                .rotation_range(f64::NAN)
+                .validate()
+                .is_err()
+        );
     }
 }

@@ -14,7 +14,7 @@ use crate::image::{ImageArray, ImageShape};
 use crate::options::{ClassMode, OnBadImage};
 use crate::prefetch::Epoch;
 use crate::previews::SaveTo;
-use crate::resize::Interpolation;
+use crate::resize::{self, Interpolation};
 use crate::rng::{self, Purpose};
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
@@ -199,7 +199,7 @@ impl Flow {
     }
 }
 
-impl<'a> IntoIterator for &'a Flow {
+impl IntoIterator for &Flow {
     type Item = Result<Batch, DataError>;
     type IntoIter = Epoch;
     fn into_iter(self) -> Epoch {
@@ -346,21 +346,38 @@ impl FlowInner {
                 keep_aspect_ratio,
                 decode,
             } => {
-                let decoded = decode::load_img(
-                    &paths[sample],
-                    *color_mode,
+                let decoded = decode::decode_file(&paths[sample], *color_mode, decode)?;
+                let source = decoded.shape();
+                if let (Decoded::U8(image), Interpolation::Nearest, true) = (
+                    &decoded,
+                    interpolation,
+                    (source.height, source.width) != *target_size,
+                ) {
+                    // Nearest resize straight to f32, no 8-bit intermediate (same values).
+                    let crop = keep_aspect_ratio.then(|| {
+                        resize::keep_aspect_ratio_box(source.width, source.height, *target_size)
+                    });
+                    let resized =
+                        resize::resize_nearest_to_f32(&image.data, source, *target_size, crop)?;
+                    return self
+                        .generator
+                        .transform_and_standardize(&resized, shape, &params, slot);
+                }
+                let decoded = decode::resize_decoded(
+                    decoded,
                     Some(*target_size),
                     *interpolation,
                     *keep_aspect_ratio,
-                    decode,
                 )?;
                 match decoded {
-                    Decoded::U8(image) => self
-                        .generator
-                        .transform_and_standardize(&image.data, shape, &params, slot),
-                    Decoded::U16(image) => self
-                        .generator
-                        .transform_and_standardize(&image.data, shape, &params, slot),
+                    Decoded::U8(image) => {
+                        self.generator
+                            .transform_and_standardize(&image.data, shape, &params, slot)
+                    }
+                    Decoded::U16(image) => {
+                        self.generator
+                            .transform_and_standardize(&image.data, shape, &params, slot)
+                    }
                 }
             }
         }
@@ -386,7 +403,9 @@ impl FlowInner {
                         num_classes: *num_classes,
                     }
                 }
-                ClassMode::Binary => Labels::Binary(kept.iter().map(|&i| classes[i] as f32).collect()),
+                ClassMode::Binary => {
+                    Labels::Binary(kept.iter().map(|&i| classes[i] as f32).collect())
+                }
                 _ => Labels::Index(kept.iter().map(|&i| classes[i] as f32).collect()),
             },
             Targets::Raw { values, per_sample } => {

@@ -61,6 +61,8 @@
 //!   same draws.
 //! - Layout is `channels_last` and dtype f32 only.
 
+#![warn(missing_docs)]
+
 pub mod affine;
 pub mod batch;
 pub mod decode;
@@ -75,6 +77,7 @@ pub mod options;
 pub mod params;
 pub mod prefetch;
 pub mod previews;
+mod resample;
 pub mod resize;
 mod rng;
 pub mod standardize;

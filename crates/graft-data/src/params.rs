@@ -44,7 +44,11 @@ impl From<f64> for Shift {
 impl From<u32> for Shift {
     /// Keras' int rule (0 is no shift).
     fn from(value: u32) -> Self {
-        if value == 0 { Shift::None } else { Shift::Int(value) }
+        if value == 0 {
+            Shift::None
+        } else {
+            Shift::Int(value)
+        }
     }
 }
 
@@ -76,10 +80,8 @@ impl FromStr for Shift {
                 .collect::<Result<Vec<_>, _>>()?;
             return Ok(Shift::from(values));
         }
-        if !s.contains(['.', 'e', 'E']) {
-            if let Ok(n) = s.parse::<u32>() {
-                return Ok(Shift::from(n));
-            }
+        if let (false, Ok(n)) = (s.contains(['.', 'e', 'E']), s.parse::<u32>()) {
+            return Ok(Shift::from(n));
         }
         let v: f64 = s.parse().map_err(|_| bad("not a number"))?;
         if !(v >= 0.0 && v.is_finite()) {
@@ -319,7 +321,19 @@ mod tests {
             Shift::List(vec![-5.0, 5.0])
         );
         assert!("abc".parse::<Shift>().is_err());
-        assert_eq!("0.2".parse::<Zoom>().unwrap(), Zoom { lower: 0.8, upper: 1.2 });
-        assert_eq!("0.5,1.5".parse::<Zoom>().unwrap(), Zoom { lower: 0.5, upper: 1.5 });
+        assert_eq!(
+            "0.2".parse::<Zoom>().unwrap(),
+            Zoom {
+                lower: 0.8,
+                upper: 1.2
+            }
+        );
+        assert_eq!(
+            "0.5,1.5".parse::<Zoom>().unwrap(),
+            Zoom {
+                lower: 0.5,
+                upper: 1.5
+            }
+        );
     }
 }

@@ -55,7 +55,9 @@ pub fn image_format(save_format: &str) -> Result<ImageFormat, DataError> {
             .ok_or_else(|| {
                 DataError::invalid(
                     "save_format",
-                    format!("{save_format:?}; expected png, jpg, jpeg, bmp, ppm, gif, tif, tiff or webp"),
+                    format!(
+                        "{save_format:?}; expected png, jpg, jpeg, bmp, ppm, gif, tif, tiff or webp"
+                    ),
                 )
             }),
     }

@@ -193,24 +193,50 @@ fn nearest<T: Copy>(
     crop: CropBox,
     zero: T,
 ) -> Vec<T> {
-    // Fixed pixel sizes turn the per-pixel copies into plain moves (a generic element loop becomes a
-    // memcpy call per pixel).
-    match shape.channels {
-        1 => nearest_pixels::<T, 1>(src, shape, target, crop, zero),
-        3 => nearest_pixels::<T, 3>(src, shape, target, crop, zero),
-        4 => nearest_pixels::<T, 4>(src, shape, target, crop, zero),
-        _ => nearest_pixels::<T, 0>(src, shape, target, crop, zero),
-    }
+    nearest_converted(src, shape, target, crop, zero, |v| v)
 }
 
-/// [`nearest`] for pixels of `C` values (`C = 0`: `shape.channels`, any count).
-fn nearest_pixels<T: Copy, const C: usize>(
+/// PIL's nearest-neighbour resize of an 8-bit image straight to f32 values: what `load_img` followed by
+/// `img_to_array` gives, in one pass (the iterators feed it to the augmentation without an 8-bit
+/// intermediate).
+pub fn resize_nearest_to_f32(
+    src: &[u8],
+    shape: ImageShape,
+    target: (usize, usize),
+    crop: Option<CropBox>,
+) -> Result<Vec<f32>, DataError> {
+    check(src.len(), shape, target)?;
+    let crop = crop.unwrap_or([0.0, 0.0, shape.width as f32, shape.height as f32]);
+    Ok(nearest_converted(src, shape, target, crop, 0.0, f32::from))
+}
+
+fn nearest_converted<T: Copy, U: Copy>(
     src: &[T],
     shape: ImageShape,
     target: (usize, usize),
     crop: CropBox,
-    zero: T,
-) -> Vec<T> {
+    zero: U,
+    convert: impl Fn(T) -> U + Copy,
+) -> Vec<U> {
+    // Fixed pixel sizes turn the per-pixel copies into plain moves (a generic element loop becomes a
+    // memcpy call per pixel).
+    match shape.channels {
+        1 => nearest_pixels::<T, U, 1>(src, shape, target, crop, zero, convert),
+        3 => nearest_pixels::<T, U, 3>(src, shape, target, crop, zero, convert),
+        4 => nearest_pixels::<T, U, 4>(src, shape, target, crop, zero, convert),
+        _ => nearest_pixels::<T, U, 0>(src, shape, target, crop, zero, convert),
+    }
+}
+
+/// [`nearest`] for pixels of `C` values (`C = 0`: `shape.channels`, any count), converting each value.
+fn nearest_pixels<T: Copy, U: Copy, const C: usize>(
+    src: &[T],
+    shape: ImageShape,
+    target: (usize, usize),
+    crop: CropBox,
+    zero: U,
+    convert: impl Fn(T) -> U,
+) -> Vec<U> {
     let (out_h, out_w) = target;
     let ch = if C == 0 { shape.channels } else { C };
     let scale_x = f64::from(crop[2] - crop[0]) / out_w as f64;
@@ -220,7 +246,11 @@ fn nearest_pixels<T: Copy, const C: usize>(
     let mut xo = f64::from(crop[0]) + scale_x * 0.5;
     for _ in 0..out_w {
         let xin = coord(xo);
-        columns.push((0..shape.width as i64).contains(&xin).then_some(xin as usize * ch));
+        columns.push(
+            (0..shape.width as i64)
+                .contains(&xin)
+                .then_some(xin as usize * ch),
+        );
         xo += scale_x;
     }
     let mut out = vec![zero; out_h * out_w * ch];
@@ -235,10 +265,14 @@ fn nearest_pixels<T: Copy, const C: usize>(
         for (px, column) in out_row.chunks_exact_mut(ch).zip(&columns) {
             let Some(start) = *column else { continue };
             if C == 0 {
-                px.copy_from_slice(&row[start..start + ch]);
-            } else {
-                let from: [T; C] = row[start..start + C].try_into().unwrap_or([zero; C]);
-                px.copy_from_slice(&from);
+                for (o, &v) in px.iter_mut().zip(&row[start..start + ch]) {
+                    *o = convert(v);
+                }
+            } else if let (Ok(to), Ok(from)) = (
+                <&mut [U; C]>::try_from(px),
+                <&[T; C]>::try_from(&row[start..start + C]),
+            ) {
+                *to = from.map(&convert);
             }
         }
     }
@@ -462,7 +496,12 @@ fn horizontal_pass(
 
 /// PIL's `ImagingResampleVertical_8bpc`; `src` holds rows of `stride` values starting at source row
 /// `row_offset`.
-fn vertical_pass(src: &[u8], stride: usize, coefficients: &Coefficients, row_offset: usize) -> Vec<u8> {
+fn vertical_pass(
+    src: &[u8],
+    stride: usize,
+    coefficients: &Coefficients,
+    row_offset: usize,
+) -> Vec<u8> {
     let fixed = coefficients.fixed_point();
     let out_h = coefficients.starts.len();
     let mut out = vec![0u8; out_h * stride];
@@ -513,9 +552,15 @@ mod tests {
     #[test]
     fn keep_aspect_ratio_crops_the_centre() {
         // 48 wide x 40 high to a square: a 40x40 crop starting at column 4.
-        assert_eq!(keep_aspect_ratio_box(48, 40, (10, 10)), [4.0, 0.0, 44.0, 40.0]);
+        assert_eq!(
+            keep_aspect_ratio_box(48, 40, (10, 10)),
+            [4.0, 0.0, 44.0, 40.0]
+        );
         // To 30 high x 20 wide: crop_height = 48*30/20 = 72 -> 40; crop_width = 40*20/30 = 26.
-        assert_eq!(keep_aspect_ratio_box(48, 40, (30, 20)), [11.0, 0.0, 37.0, 40.0]);
+        assert_eq!(
+            keep_aspect_ratio_box(48, 40, (30, 20)),
+            [11.0, 0.0, 37.0, 40.0]
+        );
     }
 
     #[test]
@@ -544,8 +589,14 @@ mod tests {
         // Halving: support 2, centres 1 and 3. Taps 0,1,2 weigh 0.75, 0.75, 0.25 (normalised by 1.75):
         // (0*3 + 80*3 + 160) / 7 = 57.1; taps 1,2,3 weigh 0.25, 0.75, 0.75: (80 + 480 + 720) / 7 = 182.9.
         let shape = ImageShape::new(1, 4, 1);
-        let out =
-            resize_u8(&[0, 80, 160, 240], shape, (1, 2), Interpolation::Bilinear, None).unwrap();
+        let out = resize_u8(
+            &[0, 80, 160, 240],
+            shape,
+            (1, 2),
+            Interpolation::Bilinear,
+            None,
+        )
+        .unwrap();
         assert_eq!(out, [57, 183]);
     }
 }

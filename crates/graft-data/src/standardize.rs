@@ -165,13 +165,10 @@ impl ImageDataGenerator {
             stats.mean = Some(mean);
         }
         if featurewise_std {
-            let std: Vec<f32> = channel_means(
-                &data.iter().map(|v| v * v).collect::<Vec<_>>(),
-                c,
-            )
-            .iter()
-            .map(|v| v.sqrt())
-            .collect();
+            let std: Vec<f32> = channel_means(&data.iter().map(|v| v * v).collect::<Vec<_>>(), c)
+                .iter()
+                .map(|v| v.sqrt())
+                .collect();
             per_channel(&mut data, &std, |v, s| v / (s + 1e-6));
             stats.std = Some(std);
         }
@@ -217,13 +214,17 @@ fn std_dev(x: &[f32]) -> f64 {
 fn zca_matrix(data: &[f32], n: usize, d: usize, epsilon: f64) -> Result<Vec<f32>, DataError> {
     let x = DMatrix::<f64>::from_row_iterator(n, d, data.iter().map(|&v| f64::from(v)));
     let (u, s) = if d <= n {
-        let eigen = SymmetricEigen::try_new(x.transpose() * &x, f64::EPSILON, 0)
-            .ok_or_else(|| DataError::Numerical("ZCA eigendecomposition did not converge".into()))?;
+        let eigen =
+            SymmetricEigen::try_new(x.transpose() * &x, f64::EPSILON, 0).ok_or_else(|| {
+                DataError::Numerical("ZCA eigendecomposition did not converge".into())
+            })?;
         let s = eigen.eigenvalues.map(|l| l.max(0.0).sqrt());
         (eigen.eigenvectors, s)
     } else {
-        let eigen = SymmetricEigen::try_new(&x * x.transpose(), f64::EPSILON, 0)
-            .ok_or_else(|| DataError::Numerical("ZCA eigendecomposition did not converge".into()))?;
+        let eigen =
+            SymmetricEigen::try_new(&x * x.transpose(), f64::EPSILON, 0).ok_or_else(|| {
+                DataError::Numerical("ZCA eigendecomposition did not converge".into())
+            })?;
         let s = eigen.eigenvalues.map(|l| l.max(0.0).sqrt());
         let mut u = x.transpose() * eigen.eigenvectors;
         for (mut column, &si) in u.column_iter_mut().zip(s.iter()) {
@@ -286,7 +287,10 @@ mod tests {
             let values: Vec<f32> = out.iter().skip(c).step_by(2).copied().collect();
             let m = values.iter().sum::<f32>() / values.len() as f32;
             let var = values.iter().map(|v| (v - m).powi(2)).sum::<f32>() / values.len() as f32;
-            assert!(m.abs() < 1e-4 && (var - 1.0).abs() < 1e-3, "channel {c}: {m} {var}");
+            assert!(
+                m.abs() < 1e-4 && (var - 1.0).abs() < 1e-3,
+                "channel {c}: {m} {var}"
+            );
         }
     }
 
@@ -303,7 +307,9 @@ mod tests {
                     sources[row * d + col] + 0.7 * sources[row * d + (col + 1) % d]
                 })
                 .collect();
-            let mut generator = ImageDataGenerator::new().zca_whitening(true).zca_epsilon(1e-9);
+            let mut generator = ImageDataGenerator::new()
+                .zca_whitening(true)
+                .zca_epsilon(1e-9);
             generator
                 .fit(&x, [n, dims[0], dims[1], dims[2]], false, 1, None)
                 .unwrap();
@@ -318,7 +324,10 @@ mod tests {
             let rank = n.min(d);
             let trace: f64 = cov.diagonal().sum();
             // Whitened: the covariance is the identity on the data's span.
-            assert!((trace - rank as f64).abs() < 1e-2, "n={n}: trace {trace}, rank {rank}");
+            assert!(
+                (trace - rank as f64).abs() < 1e-2,
+                "n={n}: trace {trace}, rank {rank}"
+            );
             let cov2 = &cov * &cov;
             assert!((&cov2 - &cov).norm() < 1e-2, "n={n}: not a projection");
         }

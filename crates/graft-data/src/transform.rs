@@ -1,12 +1,13 @@
 //! Applying one image's parameters: Keras' `apply_transform`, and the fused augment-and-standardize pass
 //! the iterators use.
 
-use crate::affine::{self, AffineInterpolation, AffineMatrix, ResampleOptions};
+use crate::affine::{AffineInterpolation, AffineMatrix, ResampleOptions};
 use crate::error::DataError;
 use crate::generator::ImageDataGenerator;
 use crate::image::{ImageShape, Sample};
 use crate::ops;
 use crate::params::TransformParams;
+use crate::resample;
 
 impl ImageDataGenerator {
     /// Keras' `apply_transform(x, params)` on one HWC image: the affine resample, channel shift, flips and
@@ -79,9 +80,8 @@ impl ImageDataGenerator {
         let affine = params.affine();
         // Keras skips the resample when the affine part is neutral; flips are folded into the matrix
         // (they commute with the pointwise channel shift and brightness that Keras runs between).
-        let mut matrix = (!affine.is_identity()).then(|| {
-            AffineMatrix::keras(&affine, shape.height, shape.width, self.keras_compat)
-        });
+        let mut matrix = (!affine.is_identity())
+            .then(|| AffineMatrix::keras(&affine, shape.height, shape.width, self.keras_compat));
         if params.flip_horizontal {
             matrix = Some(
                 matrix
@@ -97,7 +97,7 @@ impl ImageDataGenerator {
             );
         }
         match matrix {
-            Some(matrix) => affine::resample_scaled(src, shape, &matrix, &options, scale, dst),
+            Some(matrix) => resample::resample_scaled(src, shape, &matrix, &options, scale, dst),
             None => {
                 for (d, s) in dst.iter_mut().zip(src) {
                     *d = s.to_f32() * scale;

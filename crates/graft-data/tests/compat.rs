@@ -12,7 +12,13 @@ fn pattern(shape: ImageShape) -> Vec<f32> {
         .collect()
 }
 
-fn run(src: &[f32], shape: ImageShape, params: &AffineParams, fill_mode: FillMode, compat: bool) -> Vec<f32> {
+fn run(
+    src: &[f32],
+    shape: ImageShape,
+    params: &AffineParams,
+    fill_mode: FillMode,
+    compat: bool,
+) -> Vec<f32> {
     let options = ResampleOptions {
         fill_mode,
         cval: 0.0,
@@ -75,10 +81,16 @@ fn non_square_images_pivot_about_their_centre_only_in_fixed_mode() {
         (cr / total, cc / total)
     };
     let (fr, fc) = centroid(&fixed);
-    assert!((fr - 4.5).abs() < 1e-3 && (fc - 7.5).abs() < 1e-3, "{fr} {fc}");
+    assert!(
+        (fr - 4.5).abs() < 1e-3 && (fc - 7.5).abs() < 1e-3,
+        "{fr} {fc}"
+    );
     // Keras pivots about (row 7.5, col 4.5) read from (w/2, h/2): the bright block moves.
     let (kr, kc) = centroid(&compat);
-    assert!((kr - 4.5).abs() > 1.0 || (kc - 7.5).abs() > 1.0, "{kr} {kc}");
+    assert!(
+        (kr - 4.5).abs() > 1.0 || (kc - 7.5).abs() > 1.0,
+        "{kr} {kc}"
+    );
 }
 
 #[test]
@@ -124,23 +136,39 @@ fn wrap_tiles_with_period_n_in_fixed_mode_and_n_minus_1_in_compat() {
 fn width_shift_range_moves_columns_in_fixed_mode_and_rows_in_compat() {
     // A 20x30 image whose values encode (row, col); shift by exactly 3 pixels via a one-value list.
     let shape = ImageShape::new(20, 30, 1);
-    let src: Vec<f32> = (0..shape.len()).map(|i| ((i / 30) * 100 + i % 30) as f32).collect();
+    let src: Vec<f32> = (0..shape.len())
+        .map(|i| ((i / 30) * 100 + i % 30) as f32)
+        .collect();
     for compat in [false, true] {
         let generator = ImageDataGenerator::new()
             .width_shift_range(Shift::List(vec![3.0]))
             .keras_compat(compat);
         let params = generator.random_transform_params(20, 30, 1, 0, 0);
-        let sign = if compat { params.ty.signum() } else { params.tx.signum() };
+        let sign = if compat {
+            params.ty.signum()
+        } else {
+            params.tx.signum()
+        };
         let mut out = vec![0.0; shape.len()];
-        generator.apply_transform(&src, shape, &params, &mut out).unwrap();
+        generator
+            .apply_transform(&src, shape, &params, &mut out)
+            .unwrap();
         for r in 5..15 {
             for c in 5..25 {
                 let v = out[r * 30 + c];
                 let (row, col) = ((v / 100.0).round() as i64, (v % 100.0).round() as i64);
                 if compat {
-                    assert_eq!((row, col), (r as i64 + 3 * sign as i64, c as i64), "compat ({r},{c})");
+                    assert_eq!(
+                        (row, col),
+                        (r as i64 + 3 * sign as i64, c as i64),
+                        "compat ({r},{c})"
+                    );
                 } else {
-                    assert_eq!((row, col), (r as i64, c as i64 + 3 * sign as i64), "fixed ({r},{c})");
+                    assert_eq!(
+                        (row, col),
+                        (r as i64, c as i64 + 3 * sign as i64),
+                        "fixed ({r},{c})"
+                    );
                 }
             }
         }

@@ -30,11 +30,9 @@ fn options_for(run: &Value) -> FlowFromDirectoryOptions {
         batch_size: 3,
         shuffle: false,
         subset: run["subset"].as_str().map(|s| s.parse::<Subset>().unwrap()),
-        classes: run["classes_arg"].as_array().map(|a| {
-            a.iter()
-                .map(|c| c.as_str().unwrap().to_string())
-                .collect()
-        }),
+        classes: run["classes_arg"]
+            .as_array()
+            .map(|a| a.iter().map(|c| c.as_str().unwrap().to_string()).collect()),
         ..Default::default()
     }
 }
@@ -50,7 +48,10 @@ fn listing_matches_keras_for_every_class_mode_and_subset() {
     let runs = expected["runs"].as_array().unwrap();
     assert!(runs.len() >= 17);
     for run in runs {
-        let label = format!("{} {} {}", run["class_mode"], run["subset"], run["classes_arg"]);
+        let label = format!(
+            "{} {} {}",
+            run["class_mode"], run["subset"], run["classes_arg"]
+        );
         let generator = ImageDataGenerator::new().validation_split(split);
         let flow = generator
             .flow_from_directory(tree(), options_for(run))
@@ -59,7 +60,8 @@ fn listing_matches_keras_for_every_class_mode_and_subset() {
             serde_json::from_value(run["class_indices"].clone()).unwrap();
         assert_eq!(flow.class_indices(), indices, "{label}: class_indices");
         let filenames: Vec<String> = flow.filenames().iter().map(|p| relative(p)).collect();
-        let keras_filenames: Vec<String> = serde_json::from_value(run["filenames"].clone()).unwrap();
+        let keras_filenames: Vec<String> =
+            serde_json::from_value(run["filenames"].clone()).unwrap();
         assert_eq!(filenames, keras_filenames, "{label}: filenames");
         let classes: Vec<usize> = serde_json::from_value(run["classes"].clone()).unwrap();
         if flow.classes().is_empty() {
@@ -71,8 +73,16 @@ fn listing_matches_keras_for_every_class_mode_and_subset() {
         } else {
             assert_eq!(flow.classes(), classes.as_slice(), "{label}: classes");
         }
-        assert_eq!(flow.samples() as u64, run["samples"].as_u64().unwrap(), "{label}");
-        assert_eq!(flow.len() as u64, run["len"].as_u64().unwrap(), "{label}: len");
+        assert_eq!(
+            flow.samples() as u64,
+            run["samples"].as_u64().unwrap(),
+            "{label}"
+        );
+        assert_eq!(
+            flow.len() as u64,
+            run["len"].as_u64().unwrap(),
+            "{label}: len"
+        );
     }
 }
 
@@ -94,9 +104,7 @@ fn graft_rows(batch: &Batch) -> Vec<Vec<f32>> {
         Labels::OneHot { data, num_classes } => {
             data.chunks(*num_classes).map(|r| r.to_vec()).collect()
         }
-        Labels::Index(values) | Labels::Binary(values) => {
-            values.iter().map(|v| vec![*v]).collect()
-        }
+        Labels::Index(values) | Labels::Binary(values) => values.iter().map(|v| vec![*v]).collect(),
         other => panic!("no label rows in {other:?}"),
     }
 }
@@ -111,12 +119,16 @@ fn batches_carry_keras_labels_and_skip_the_corrupt_file() {
         "Keras fails to load the corrupt file"
     );
     for run in expected["runs"].as_array().unwrap() {
-        let label = format!("{} {} {}", run["class_mode"], run["subset"], run["classes_arg"]);
+        let label = format!(
+            "{} {} {}",
+            run["class_mode"], run["subset"], run["classes_arg"]
+        );
         let generator = ImageDataGenerator::new().validation_split(split);
         let flow = generator
             .flow_from_directory(tree(), options_for(run))
             .unwrap();
-        let keras_filenames: Vec<String> = serde_json::from_value(run["filenames"].clone()).unwrap();
+        let keras_filenames: Vec<String> =
+            serde_json::from_value(run["filenames"].clone()).unwrap();
         let batches: Vec<Batch> = flow.epoch(0).map(|b| b.unwrap()).collect();
         let keras_batches = run["batches"].as_array().unwrap();
         assert_eq!(batches.len(), keras_batches.len(), "{label}");
@@ -128,8 +140,16 @@ fn batches_carry_keras_labels_and_skip_the_corrupt_file() {
                 .collect();
             let broken_at = names.iter().position(|n| *n == broken);
             skipped += batch.skipped.len();
-            assert_eq!(batch.skipped.len(), usize::from(broken_at.is_some()), "{label} batch {i}");
-            assert_eq!(batch.len(), names.len() - batch.skipped.len(), "{label} batch {i}");
+            assert_eq!(
+                batch.skipped.len(),
+                usize::from(broken_at.is_some()),
+                "{label} batch {i}"
+            );
+            assert_eq!(
+                batch.len(),
+                names.len() - batch.skipped.len(),
+                "{label} batch {i}"
+            );
             if let Some(bad) = batch.skipped.first() {
                 assert!(relative(&bad.path).ends_with(broken));
                 assert!(bad.message.contains("broken.jpg"), "{}", bad.message);

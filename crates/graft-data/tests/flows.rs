@@ -6,7 +6,8 @@ mod common;
 use common::{fixtures, image_u8};
 use graft_data::{
     Batch, ClassMode, ColorMode, DecodeOptions, FlowFromDirectoryOptions, FlowFromListOptions,
-    FlowOptions, ImageDataGenerator, Labels, ListLabels, Shift, Subset, decode_file, write_previews,
+    FlowOptions, ImageDataGenerator, Labels, ListLabels, Shift, Subset, decode_file,
+    write_previews,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,7 +28,7 @@ fn augmenting() -> ImageDataGenerator {
 
 fn random_images(n: usize, h: usize, w: usize, c: usize) -> Vec<f32> {
     (0..n * h * w * c)
-        .map(|i| ((i as u64 * 2_654_435_761 >> 7) % 256) as f32)
+        .map(|i| (((i as u64 * 2_654_435_761) >> 7) % 256) as f32)
         .collect()
 }
 
@@ -78,8 +79,15 @@ fn a_seeded_epoch_has_the_same_bytes_on_one_and_two_threads() {
         )
         .unwrap();
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        assert_eq!(pool.install(|| epoch_bytes(&flow, 3)), one, "{threads} threads");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        assert_eq!(
+            pool.install(|| epoch_bytes(&flow, 3)),
+            one,
+            "{threads} threads"
+        );
     }
     // A different epoch or seed gives different batches.
     assert_ne!(epoch_bytes(&make(2, 2), 4), one);
@@ -124,10 +132,7 @@ fn epochs_reshuffle_deterministically_and_cover_every_sample() {
     let order1 = flow.index_array(1);
     assert_ne!(order0, order1);
     assert_eq!(order0, flow.index_array(0));
-    let mut seen: Vec<usize> = flow
-        .epoch(0)
-        .flat_map(|b| b.unwrap().indices)
-        .collect();
+    let mut seen: Vec<usize> = flow.epoch(0).flat_map(|b| b.unwrap().indices).collect();
     assert_eq!(seen, order0);
     seen.sort();
     assert_eq!(seen, (0..10).collect::<Vec<_>>());
@@ -180,42 +185,78 @@ fn flow_subsets_split_like_keras_and_check_classes() {
         ..Default::default()
     };
     let validation = generator
-        .flow(x.clone(), [10, 2, 2, 1], Some(y.clone()), options(Subset::Validation))
+        .flow(
+            x.clone(),
+            [10, 2, 2, 1],
+            Some(y.clone()),
+            options(Subset::Validation),
+        )
         .unwrap();
     let training = generator
-        .flow(x.clone(), [10, 2, 2, 1], Some(y.clone()), options(Subset::Training))
+        .flow(
+            x.clone(),
+            [10, 2, 2, 1],
+            Some(y.clone()),
+            options(Subset::Training),
+        )
         .unwrap();
     assert_eq!((validation.samples(), training.samples()), (3, 7));
     assert_eq!(training.batch(0, 0).unwrap().x, x[3 * 4..].to_vec());
     // Sorted labels put one class in each subset: Keras refuses.
     let sorted: Vec<f32> = (0..10).map(|i| if i < 5 { 0.0 } else { 1.0 }).collect();
-    assert!(generator
-        .flow(x.clone(), [10, 2, 2, 1], Some(sorted.clone()), options(Subset::Validation))
-        .is_err());
+    assert!(
+        generator
+            .flow(
+                x.clone(),
+                [10, 2, 2, 1],
+                Some(sorted.clone()),
+                options(Subset::Validation)
+            )
+            .is_err()
+    );
     let ignore = FlowOptions {
         ignore_class_split: true,
         ..options(Subset::Validation)
     };
-    assert!(generator.flow(x, [10, 2, 2, 1], Some(sorted), ignore).is_ok());
+    assert!(
+        generator
+            .flow(x, [10, 2, 2, 1], Some(sorted), ignore)
+            .is_ok()
+    );
 }
 
 #[test]
 fn shapes_that_do_not_match_are_errors() {
     let generator = ImageDataGenerator::new();
-    assert!(generator
-        .flow(vec![0.0; 10], [2, 2, 2, 1], None, FlowOptions::default())
-        .is_err());
-    assert!(generator
-        .flow(vec![0.0; 8], [2, 2, 2, 1], Some(vec![1.0; 3]), FlowOptions::default())
-        .is_err());
+    assert!(
+        generator
+            .flow(vec![0.0; 10], [2, 2, 2, 1], None, FlowOptions::default())
+            .is_err()
+    );
+    assert!(
+        generator
+            .flow(
+                vec![0.0; 8],
+                [2, 2, 2, 1],
+                Some(vec![1.0; 3]),
+                FlowOptions::default()
+            )
+            .is_err()
+    );
     let zero_batch = FlowOptions {
         batch_size: 0,
         ..Default::default()
     };
-    assert!(generator.flow(vec![0.0; 8], [2, 2, 2, 1], None, zero_batch).is_err());
-    assert!(generator
-        .flow_from_directory(fixtures().join("no such dir"), Default::default())
-        .is_err());
+    assert!(
+        generator
+            .flow(vec![0.0; 8], [2, 2, 2, 1], None, zero_batch)
+            .is_err()
+    );
+    assert!(
+        generator
+            .flow_from_directory(fixtures().join("no such dir"), Default::default())
+            .is_err()
+    );
 }
 
 #[test]
@@ -317,13 +358,17 @@ fn write_previews_writes_exactly_count_images() {
         .collect();
     names.sort();
     assert_eq!(names.len(), 20);
-    assert!(names.iter().all(|n| n.starts_with("aug_") && n.ends_with(".png")));
-    let (pixels, shape) = image_u8(
-        report.written[0].to_str().unwrap(),
-        ColorMode::Rgb,
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("aug_") && n.ends_with(".png"))
     );
+    let (pixels, shape) = image_u8(report.written[0].to_str().unwrap(), ColorMode::Rgb);
     assert_eq!((shape.height, shape.width), (16, 12));
-    assert!(pixels.iter().any(|&v| v > 200) && pixels.iter().any(|&v| v < 50), "min-max scaled");
+    assert!(
+        pixels.iter().any(|&v| v > 200) && pixels.iter().any(|&v| v < 50),
+        "min-max scaled"
+    );
 }
 
 #[test]
@@ -335,10 +380,26 @@ fn exif_orientation_6_decodes_upright() {
     let pixels = upright.to_f32();
     let at = |r: usize, c: usize| &pixels[(r * 32 + c) * 3..(r * 32 + c) * 3 + 3];
     let close = |px: &[f32], rgb: [f32; 3]| px.iter().zip(rgb).all(|(a, b)| (a - b).abs() < 40.0);
-    assert!(close(at(3, 3), [255.0, 0.0, 0.0]), "top-left red: {:?}", at(3, 3));
-    assert!(close(at(3, 28), [0.0, 255.0, 0.0]), "top-right green: {:?}", at(3, 28));
-    assert!(close(at(20, 3), [0.0, 0.0, 255.0]), "bottom-left blue: {:?}", at(20, 3));
-    assert!(close(at(20, 28), [255.0; 3]), "bottom-right white: {:?}", at(20, 28));
+    assert!(
+        close(at(3, 3), [255.0, 0.0, 0.0]),
+        "top-left red: {:?}",
+        at(3, 3)
+    );
+    assert!(
+        close(at(3, 28), [0.0, 255.0, 0.0]),
+        "top-right green: {:?}",
+        at(3, 28)
+    );
+    assert!(
+        close(at(20, 3), [0.0, 0.0, 255.0]),
+        "bottom-left blue: {:?}",
+        at(20, 3)
+    );
+    assert!(
+        close(at(20, 28), [255.0; 3]),
+        "bottom-right white: {:?}",
+        at(20, 28)
+    );
     // Keras (PIL) ignores the tag: the stored, sideways image.
     let sideways = decode_file(
         &path,

@@ -14,7 +14,9 @@ use serde_json::Value;
 const BORDER: usize = 3;
 
 fn f(v: &Value, key: &str) -> f64 {
-    v[key].as_f64().unwrap_or_else(|| panic!("{key} missing in {v}"))
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} missing in {v}"))
 }
 
 fn input(which: &str) -> (Vec<f32>, ImageShape) {
@@ -64,8 +66,13 @@ fn affine_transform_matches_keras_in_compat_mode() {
         let expected = keras_output(case, shape);
         let (mean, max) = diff(&out, &expected, shape, BORDER);
         let (mean_all, max_all) = diff(&out, &expected, shape, 0);
-        println!("{name:28} mean {mean:.5} max {max:.4} | with borders: mean {mean_all:.5} max {max_all:.4}");
-        assert!(mean <= 1.0, "{name}: mean abs difference {mean} > 1 grey level");
+        println!(
+            "{name:28} mean {mean:.5} max {max:.4} | with borders: mean {mean_all:.5} max {max_all:.4}"
+        );
+        assert!(
+            mean <= 1.0,
+            "{name}: mean abs difference {mean} > 1 grey level"
+        );
         checked += 1;
     }
     assert!(checked >= 19, "only {checked} affine cases");
@@ -83,7 +90,13 @@ fn apply_transform_matches_keras_in_compat_mode() {
         let p = &case["params"];
         let g = &case["generator"];
         let generator = ImageDataGenerator::new()
-            .fill_mode(g["fill_mode"].as_str().unwrap().parse::<FillMode>().unwrap())
+            .fill_mode(
+                g["fill_mode"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<FillMode>()
+                    .unwrap(),
+            )
             .cval(f(g, "cval"))
             .interpolation_order(f(g, "interpolation_order") as u8)
             .keras_compat(true);
@@ -108,8 +121,13 @@ fn apply_transform_matches_keras_in_compat_mode() {
         let expected = keras_output(case, shape);
         let (mean, max) = diff(&out, &expected, shape, BORDER);
         let (mean_all, max_all) = diff(&out, &expected, shape, 0);
-        println!("{name:28} mean {mean:.5} max {max:.4} | with borders: mean {mean_all:.5} max {max_all:.4}");
-        assert!(mean <= 1.0, "{name}: mean abs difference {mean} > 1 grey level");
+        println!(
+            "{name:28} mean {mean:.5} max {max:.4} | with borders: mean {mean_all:.5} max {max_all:.4}"
+        );
+        assert!(
+            mean <= 1.0,
+            "{name}: mean abs difference {mean} > 1 grey level"
+        );
         checked += 1;
     }
     assert!(checked >= 9, "only {checked} transform cases");
@@ -128,7 +146,9 @@ fn load_img_resize_matches_pil() {
             target[0].as_u64().unwrap() as usize,
             target[1].as_u64().unwrap() as usize,
         );
-        let path = fixtures().join("resize").join(case["input"].as_str().unwrap());
+        let path = fixtures()
+            .join("resize")
+            .join(case["input"].as_str().unwrap());
         let Decoded::U8(ours) = load_img(
             &path,
             mode,
@@ -140,7 +160,10 @@ fn load_img_resize_matches_pil() {
         .unwrap() else {
             panic!("{name}: expected 8 bits")
         };
-        let (expected, shape) = image_u8(&format!("resize/{}", case["output"].as_str().unwrap()), mode);
+        let (expected, shape) = image_u8(
+            &format!("resize/{}", case["output"].as_str().unwrap()),
+            mode,
+        );
         assert_eq!(ours.shape, shape, "{name}");
         let differing = ours
             .data
@@ -155,7 +178,13 @@ fn load_img_resize_matches_pil() {
             .map(|(a, b)| a.abs_diff(*b))
             .max()
             .unwrap_or(0);
-        println!("{name:24} {differing} of {} values differ, max {max}", expected.len());
-        assert_eq!(differing, 0, "{name}: {differing} values differ from PIL (max {max})");
+        println!(
+            "{name:24} {differing} of {} values differ, max {max}",
+            expected.len()
+        );
+        assert_eq!(
+            differing, 0,
+            "{name}: {differing} values differ from PIL (max {max})"
+        );
     }
 }

@@ -103,46 +103,105 @@ impl Tensor {
         let out_shape: Vec<usize> = perm.iter().map(|&p| self.shape[p]).collect();
         let in_strides = strides(&self.shape);
         // Stride in the input of each output axis.
-        let src_strides: Vec<usize> = perm.iter().map(|&p| in_strides[p]).collect();
+        let src: Vec<usize> = perm.iter().map(|&p| in_strides[p]).collect();
         let n = self.data.len();
-        let mut out = Vec::with_capacity(n);
-        if n > 0 {
-            // Walk the output in order with an odometer over its index, tracking the input
-            // offset incrementally: no division per element.
-            let mut index = vec![0usize; rank];
-            let mut offset = 0usize;
-            let last = rank - 1;
-            loop {
-                // Innermost axis as a tight loop.
-                let s = src_strides[last];
-                for k in 0..out_shape[last] {
-                    out.push(self.data[offset + k * s]);
-                }
-                // Carry into the outer axes.
-                let mut axis = last;
-                loop {
-                    if axis == 0 {
-                        return Ok(Self {
-                            shape: out_shape,
-                            data: out,
-                        });
+        if n == 0 {
+            return Ok(Self {
+                shape: out_shape,
+                data: vec![],
+            });
+        }
+        let last = rank - 1;
+        // The output axis holding the input's contiguous axis.
+        let q = perm.iter().position(|&p| p == last).expect("a permutation");
+        let data = if q == last {
+            permute_lines(&self.data, &out_shape, &src)
+        } else {
+            permute_tiled(&self.data, &out_shape, &src, q)
+        };
+        Ok(Self {
+            shape: out_shape,
+            data,
+        })
+    }
+}
+
+/// Visits every index of `shape` over the axes in `axes` (an odometer), calling `f` with the
+/// input and output offsets of each.
+fn for_each_index(
+    shape: &[usize],
+    axes: &[usize],
+    src: &[usize],
+    dst: &[usize],
+    mut f: impl FnMut(usize, usize),
+) {
+    let mut index = vec![0usize; axes.len()];
+    let (mut s, mut d) = (0usize, 0usize);
+    loop {
+        f(s, d);
+        let mut k = axes.len();
+        loop {
+            if k == 0 {
+                return;
+            }
+            k -= 1;
+            let a = axes[k];
+            index[k] += 1;
+            s += src[a];
+            d += dst[a];
+            if index[k] < shape[a] {
+                break;
+            }
+            s -= src[a] * index[k];
+            d -= dst[a] * index[k];
+            index[k] = 0;
+        }
+    }
+}
+
+/// Permutation that keeps the input's contiguous axis innermost: copy strided lines.
+fn permute_lines(data: &[f32], out_shape: &[usize], src: &[usize]) -> Vec<f32> {
+    let rank = out_shape.len();
+    let last = rank - 1;
+    let dst = strides(out_shape);
+    let mut out = vec![0f32; data.len()];
+    let outer: Vec<usize> = (0..last).collect();
+    let (len, step) = (out_shape[last], src[last]);
+    for_each_index(out_shape, &outer, src, &dst, |s, d| {
+        for (k, o) in out[d..d + len].iter_mut().enumerate() {
+            *o = data[s + k * step];
+        }
+    });
+    out
+}
+
+/// Permutation that moves the input's contiguous axis to output axis `q`: transpose in square
+/// tiles between axis `q` and the output's last axis, so that both reads and writes stay within a
+/// few cache lines (a plain loop reads with a large stride; for a 3x3x256x256 conv kernel that
+/// is several times slower).
+fn permute_tiled(data: &[f32], out_shape: &[usize], src: &[usize], q: usize) -> Vec<f32> {
+    const TILE: usize = 32;
+    let rank = out_shape.len();
+    let last = rank - 1;
+    let dst = strides(out_shape);
+    let mut out = vec![0f32; data.len()];
+    let others: Vec<usize> = (0..rank).filter(|&a| a != q && a != last).collect();
+    let (nq, nl) = (out_shape[q], out_shape[last]);
+    let (sq, sl, dq) = (src[q], src[last], dst[q]);
+    for_each_index(out_shape, &others, src, &dst, |s, d| {
+        for a0 in (0..nq).step_by(TILE) {
+            for b0 in (0..nl).step_by(TILE) {
+                for a in a0..(a0 + TILE).min(nq) {
+                    let row = &mut out[d + a * dq..];
+                    let base = s + a * sq;
+                    for b in b0..(b0 + TILE).min(nl) {
+                        row[b] = data[base + b * sl];
                     }
-                    axis -= 1;
-                    index[axis] += 1;
-                    offset += src_strides[axis];
-                    if index[axis] < out_shape[axis] {
-                        break;
-                    }
-                    offset -= src_strides[axis] * index[axis];
-                    index[axis] = 0;
                 }
             }
         }
-        Ok(Self {
-            shape: out_shape,
-            data: out,
-        })
-    }
+    });
+    out
 }
 
 impl std::fmt::Debug for Tensor {
@@ -197,6 +256,42 @@ mod tests {
         .map(|&v| v as f32)
         .collect();
         assert_eq!(p.data(), &expected[..]);
+    }
+
+    #[test]
+    fn permute_matches_reference_for_every_order() {
+        // Both code paths (lines and tiles) against a direct index computation, on sizes that
+        // are not multiples of the tile.
+        let shape = [3usize, 5, 37, 41];
+        let t = Tensor::new(
+            shape.to_vec(),
+            (0..shape.iter().product::<usize>())
+                .map(|v| v as f32)
+                .collect(),
+        )
+        .unwrap();
+        let perms: [[usize; 4]; 6] = [
+            [3, 2, 0, 1],
+            [0, 1, 3, 2],
+            [2, 3, 1, 0],
+            [1, 0, 2, 3],
+            [3, 0, 1, 2],
+            [0, 3, 1, 2],
+        ];
+        for perm in perms {
+            let p = t.permuted(&perm).unwrap();
+            let out_shape: Vec<usize> = perm.iter().map(|&a| shape[a]).collect();
+            let in_strides = strides(&shape);
+            let out_strides = strides(&out_shape);
+            for (flat, &v) in p.data().iter().enumerate() {
+                let mut src = 0;
+                for (axis, &a) in perm.iter().enumerate() {
+                    let i = flat / out_strides[axis] % out_shape[axis];
+                    src += i * in_strides[a];
+                }
+                assert_eq!(v, src as f32, "perm {perm:?} at {flat}");
+            }
+        }
     }
 
     #[test]

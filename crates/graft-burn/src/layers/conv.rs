@@ -102,16 +102,14 @@ fn convolve(
 
 impl ConvModule {
     /// From a `Conv` or `DepthwiseConv` layer.
-    pub fn from_layer(layer: &Layer, device: &Device) -> Self {
+    pub fn from_layer(layer: &mut Layer, device: &Device) -> Self {
         let name = match layer.op {
             Op::DepthwiseConv(_) => "depthwise_kernel",
             _ => "kernel",
         };
         Self {
             weight: param_shaped(layer, name, device),
-            bias: layer
-                .weight("bias")
-                .map(|_| param_shaped(layer, "bias", device)),
+            bias: super::has(layer, "bias").then(|| param_shaped(layer, "bias", device)),
         }
     }
 
@@ -164,13 +162,11 @@ pub struct SeparableModule {
 }
 
 impl SeparableModule {
-    pub fn from_layer(layer: &Layer, device: &Device) -> Self {
+    pub fn from_layer(layer: &mut Layer, device: &Device) -> Self {
         Self {
             depthwise: param_shaped(layer, "depthwise_kernel", device),
             pointwise: param_shaped(layer, "pointwise_kernel", device),
-            bias: layer
-                .weight("bias")
-                .map(|_| param_shaped(layer, "bias", device)),
+            bias: super::has(layer, "bias").then(|| param_shaped(layer, "bias", device)),
         }
     }
 

@@ -17,10 +17,10 @@ pub struct DenseModule {
 }
 
 impl DenseModule {
-    pub fn from_layer(layer: &Layer, device: &Device) -> Self {
+    pub fn from_layer(layer: &mut Layer, device: &Device) -> Self {
         Self {
             kernel: param(layer, "kernel", device),
-            bias: layer.weight("bias").map(|_| param(layer, "bias", device)),
+            bias: super::has(layer, "bias").then(|| param(layer, "bias", device)),
         }
     }
 
@@ -56,7 +56,7 @@ pub struct EmbeddingModule {
 }
 
 impl EmbeddingModule {
-    pub fn from_layer(layer: &Layer, device: &Device) -> Self {
+    pub fn from_layer(layer: &mut Layer, device: &Device) -> Self {
         Self {
             embeddings: param(layer, "embeddings", device),
         }

@@ -35,7 +35,7 @@ impl LayerModule {
     /// trainable (itself or through an enclosing model) is built frozen: no gradients, and
     /// BatchNormalization in inference mode.
     pub fn from_layer(
-        layer: &Layer,
+        layer: &mut Layer,
         device: &Device,
         trainable: bool,
     ) -> Result<Option<Self>, ExecError> {
@@ -46,13 +46,25 @@ impl LayerModule {
         })
     }
 
-    fn build(layer: &Layer, device: &Device, trainable: bool) -> Result<Option<Self>, ExecError> {
+    fn build(
+        layer: &mut Layer,
+        device: &Device,
+        trainable: bool,
+    ) -> Result<Option<Self>, ExecError> {
+        if let Op::Model(inner) = &mut layer.op {
+            return Ok(Some(LayerModule::Graph(GraphModule::build_nested(
+                inner, device, trainable,
+            )?)));
+        }
+        // Cheap: configurations only (nested models returned above).
+        let op = layer.op.clone();
+        let name = layer.name.clone();
         let unsupported = |message: &str| ExecError::Layer {
-            layer: layer.name.clone(),
-            type_name: layer.op.type_name(),
+            layer: name.clone(),
+            type_name: op.type_name(),
             message: message.to_string(),
         };
-        Ok(Some(match &layer.op {
+        Ok(Some(match &op {
             Op::Dense(_) => LayerModule::Dense(DenseModule::from_layer(layer, device)),
             Op::Conv(c) if c.kernel_size.len() <= 2 => {
                 LayerModule::Conv(ConvModule::from_layer(layer, device))
@@ -74,9 +86,6 @@ impl LayerModule {
                 LayerModule::Normalization(NormalizationModule::from_layer(layer, c, device))
             }
             Op::Embedding(_) => LayerModule::Embedding(EmbeddingModule::from_layer(layer, device)),
-            Op::Model(inner) => {
-                LayerModule::Graph(GraphModule::build_nested(inner, device, trainable)?)
-            }
             _ => return Ok(None),
         }))
     }
@@ -100,28 +109,42 @@ impl LayerModule {
 }
 
 /// Uploads a host tensor as a parameter of rank `D` (its rank must be `D`).
-pub(crate) fn upload<const D: usize>(t: &graft_ir::Tensor, device: &Device) -> Param<Tensor<D>> {
-    let shape: [usize; D] = t
-        .shape()
+pub(crate) fn upload<const D: usize>(t: graft_ir::Tensor, device: &Device) -> Param<Tensor<D>> {
+    let (shape, data) = t.into_parts();
+    let shape: [usize; D] = shape
+        .as_slice()
         .try_into()
-        .unwrap_or_else(|_| panic!("weight of shape {:?} is not rank {D}", t.shape()));
-    Param::from_tensor(Tensor::from_data(
-        TensorData::new(t.data().to_vec(), shape),
-        device,
-    ))
+        .unwrap_or_else(|_| panic!("weight of shape {shape:?} is not rank {D}"));
+    Param::from_tensor(Tensor::from_data(TensorData::new(data, shape), device))
 }
 
-/// The weight `name` of a validated layer as a rank-`D` parameter.
+/// True when the layer has a weight named `name`.
+pub(crate) fn has(layer: &Layer, name: &str) -> bool {
+    layer.weight(name).is_some()
+}
+
+/// Moves the weight `name` out of a validated layer (its data now lives in burn).
+fn take(layer: &mut Layer, name: &str) -> (graft_ir::Tensor, bool) {
+    let w = layer
+        .weights
+        .iter_mut()
+        .find(|w| w.name == name)
+        .unwrap_or_else(|| panic!("layer '{}' was validated but has no '{name}'", layer.name));
+    (
+        std::mem::replace(&mut w.tensor, graft_ir::Tensor::zeros(vec![0])),
+        w.trainable,
+    )
+}
+
+/// The weight `name` of a validated layer as a rank-`D` parameter, moved out of the layer.
 pub(crate) fn param<const D: usize>(
-    layer: &Layer,
+    layer: &mut Layer,
     name: &str,
     device: &Device,
 ) -> Param<Tensor<D>> {
-    let w = layer
-        .weight(name)
-        .unwrap_or_else(|| panic!("layer '{}' was validated but has no '{name}'", layer.name));
-    let p = upload::<D>(&w.tensor, device);
-    if w.trainable {
+    let (tensor, trainable) = take(layer, name);
+    let p = upload::<D>(tensor, device);
+    if trainable {
         p
     } else {
         p.set_require_grad(false)
@@ -130,20 +153,24 @@ pub(crate) fn param<const D: usize>(
 
 /// As [`param`], giving 1D convolution kernels `[o, i, k]` a unit height: `[o, i, 1, k]`.
 pub(crate) fn param_shaped<const D: usize>(
-    layer: &Layer,
+    layer: &mut Layer,
     name: &str,
     device: &Device,
 ) -> Param<Tensor<D>> {
-    let w = layer
-        .weight(name)
-        .unwrap_or_else(|| panic!("layer '{}' was validated but has no '{name}'", layer.name));
-    if w.tensor.shape().len() + 1 == D && D == 4 {
-        let s = w.tensor.shape();
-        let t = graft_ir::Tensor::new(vec![s[0], s[1], 1, s[2]], w.tensor.data().to_vec())
-            .expect("same size");
-        upload(&t, device)
+    let (tensor, trainable) = take(layer, name);
+    let tensor = if tensor.shape().len() + 1 == D && D == 4 {
+        let s = tensor.shape().to_vec();
+        tensor
+            .reshaped(vec![s[0], s[1], 1, s[2]])
+            .expect("same size")
     } else {
-        param(layer, name, device)
+        tensor
+    };
+    let p = upload::<D>(tensor, device);
+    if trainable {
+        p
+    } else {
+        p.set_require_grad(false)
     }
 }
 

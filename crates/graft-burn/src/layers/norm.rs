@@ -22,11 +22,13 @@ pub struct BatchNormModule {
 }
 
 impl BatchNormModule {
-    pub fn from_layer(layer: &Layer, device: &Device) -> Self {
-        let running = |name| RunningState::new(param::<1>(layer, name, device).val());
+    pub fn from_layer(layer: &mut Layer, device: &Device) -> Self {
+        let gamma = super::has(layer, "gamma").then(|| param(layer, "gamma", device));
+        let beta = super::has(layer, "beta").then(|| param(layer, "beta", device));
+        let mut running = |name| RunningState::new(param::<1>(layer, name, device).val());
         Self {
-            gamma: layer.weight("gamma").map(|_| param(layer, "gamma", device)),
-            beta: layer.weight("beta").map(|_| param(layer, "beta", device)),
+            gamma,
+            beta,
             moving_mean: running("moving_mean"),
             moving_variance: running("moving_variance"),
             training: Param::from_bool(true),
@@ -119,12 +121,12 @@ pub struct LayerNormModule {
 }
 
 impl LayerNormModule {
-    pub fn from_layer(layer: &Layer, device: &Device) -> Self {
+    pub fn from_layer(layer: &mut Layer, device: &Device) -> Self {
         let flat = |name| {
             layer.weight(name).map(|w| {
                 let t = graft_ir::Tensor::new(vec![w.tensor.numel()], w.tensor.data().to_vec())
                     .expect("same size");
-                super::upload(&t, device)
+                super::upload(t, device)
             })
         };
         Self {
@@ -223,7 +225,7 @@ const KERAS_EPSILON: f32 = 1e-7;
 
 impl NormalizationModule {
     /// From the layer's weights, or from the statistics in its configuration.
-    pub fn from_layer(layer: &Layer, config: &NormalizationConfig, device: &Device) -> Self {
+    pub fn from_layer(layer: &mut Layer, config: &NormalizationConfig, device: &Device) -> Self {
         let flat = |name: &str, fixed: &Option<Vec<f32>>| {
             let values = match (fixed, layer.weight(name)) {
                 (Some(v), _) => v.clone(),
@@ -231,14 +233,14 @@ impl NormalizationModule {
                 (None, None) => vec![if name == "mean" { 0.0 } else { 1.0 }],
             };
             let t = graft_ir::Tensor::new(vec![values.len()], values).expect("1-D");
-            super::upload(&t, device).set_require_grad(false)
+            super::upload(t, device).set_require_grad(false)
         };
         Self {
             mean: flat("mean", &config.mean),
             variance: flat("variance", &config.variance),
             count: layer.weight("count").map(|w| {
                 let t = graft_ir::Tensor::new(vec![1], w.tensor.data().to_vec()).expect("scalar");
-                super::upload(&t, device).set_require_grad(false)
+                super::upload(t, device).set_require_grad(false)
             }),
         }
     }
