@@ -52,10 +52,16 @@ def keras_rate(iterator, batches):
     return images / (time.perf_counter() - start)
 
 
+CORES_USED = {}
+
+
 def graft_rate(binary, args):
     out = subprocess.run([binary, *args], check=True, capture_output=True, text=True).stdout
     line = [l for l in out.splitlines() if "img_per_s=" in l][-1]
-    return float(line.split("img_per_s=")[1].split()[0])
+    fields = dict(f.split("=", 1) for f in line.split()[1:] if "=" in f)
+    key = " ".join(args)
+    CORES_USED.setdefault(key, []).append(float(fields.get("cores_used", "nan")))
+    return float(fields["img_per_s"])
 
 
 def make_data(tmp, n_images):
@@ -120,6 +126,11 @@ def main():
             print(f"round {r + 1}/{opts.rounds} done", file=sys.stderr)
 
     print(f"tf_keras {tf_keras.__version__}, {os.cpu_count()} CPUs, {opts.rounds} rounds, median img/s")
+    print("graft CPU cores actually obtained (process CPU time / wall time, median):")
+    for key, values in CORES_USED.items():
+        label = ("flow" if key.startswith("flow") else "dir") + " threads=" + key.split("--threads ")[1].split()[0]
+        label += " f32" if "--f32" in key else ""
+        print(f"  {label:22} {statistics.median(values):.2f}")
     print(f"{'task':6} {'contender':12} {'median':>9}  {'ratio':>7}  runs")
     for task in ["flow", "dir"]:
         keras = statistics.median(results[(task, "keras")])

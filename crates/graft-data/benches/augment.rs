@@ -186,7 +186,10 @@ fn main() {
     let mut epoch = 0;
     'outer: loop {
         for batch in flow.epoch(epoch) {
-            images += batch.expect("batch").len();
+            let batch = batch.expect("batch");
+            images += batch.len();
+            // As a training loop would, once done with the batch.
+            flow.recycle(batch);
             if images >= args.batches * 32 {
                 break 'outer;
             }
@@ -196,10 +199,12 @@ fn main() {
     let seconds = start.elapsed().as_secs_f64();
     let cpu = cpu_seconds("/proc/self/stat") - cpu_start;
     println!(
-        "{} threads={} images={images} seconds={seconds:.3} img_per_s={:.1} cpu_us_per_image={:.1}",
+        "{} threads={} images={images} seconds={seconds:.3} img_per_s={:.1} cpu_us_per_image={:.1} \
+         cores_used={:.2}",
         args.mode,
         args.threads,
         images as f64 / seconds,
-        cpu * 1e6 / images as f64
+        cpu * 1e6 / images as f64,
+        cpu / seconds
     );
 }

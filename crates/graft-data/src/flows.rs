@@ -115,6 +115,7 @@ impl ImageDataGenerator {
                 class_names: Vec::new(),
                 filenames: Vec::new(),
                 skipped: Mutex::new(Vec::new()),
+                recycled: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -189,6 +190,7 @@ impl ImageDataGenerator {
                 class_names: listing.class_names,
                 filenames: listing.filenames,
                 skipped: Mutex::new(Vec::new()),
+                recycled: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -338,6 +340,7 @@ impl ImageDataGenerator {
                 on_bad_image: options.on_bad_image,
                 class_names,
                 skipped: Mutex::new(Vec::new()),
+                recycled: Mutex::new(Vec::new()),
             }),
         })
     }

@@ -101,10 +101,10 @@ pub trait Sample: Copy + Send + Sync + 'static {
     /// The value as f32 (no scaling: 255u8 becomes 255.0, as Keras' `img_to_array` does).
     fn to_f32(self) -> f32;
 
-    /// A whole image as f32: borrowed when it already is, converted in one vectorised pass otherwise
-    /// (cheaper than converting each gathered neighbour in the resample).
-    fn widen(values: &[Self]) -> std::borrow::Cow<'_, [f32]> {
-        std::borrow::Cow::Owned(values.iter().map(|v| v.to_f32()).collect())
+    /// The values themselves when they already are f32 (no conversion needed).
+    fn as_f32(values: &[Self]) -> Option<&[f32]> {
+        let _ = values;
+        None
     }
 }
 
@@ -128,7 +128,7 @@ impl Sample for f32 {
         self
     }
 
-    fn widen(values: &[f32]) -> std::borrow::Cow<'_, [f32]> {
-        std::borrow::Cow::Borrowed(values)
+    fn as_f32(values: &[f32]) -> Option<&[f32]> {
+        Some(values)
     }
 }

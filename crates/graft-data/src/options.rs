@@ -139,7 +139,8 @@ pub struct FlowOptions {
     pub subset: Option<Subset>,
     /// Batches prepared ahead in the background (2; 0 builds each batch when asked).
     pub prefetch: usize,
-    /// Threads decoding and augmenting (None: rayon's global pool).
+    /// Threads decoding and augmenting: a pool of its own (None: rayon's global pool, or with
+    /// `prefetch: 0` the pool the caller runs in).
     pub num_threads: Option<usize>,
 }
 
@@ -200,7 +201,8 @@ pub struct FlowFromDirectoryOptions {
     pub decode: DecodeOptions,
     /// Batches prepared ahead in the background (2).
     pub prefetch: usize,
-    /// Threads decoding and augmenting (None: rayon's global pool).
+    /// Threads decoding and augmenting: a pool of its own (None: rayon's global pool, or with
+    /// `prefetch: 0` the pool the caller runs in).
     pub num_threads: Option<usize>,
 }
 
@@ -291,7 +293,8 @@ pub struct FlowFromListOptions {
     pub decode: DecodeOptions,
     /// Batches prepared ahead in the background (2).
     pub prefetch: usize,
-    /// Threads decoding and augmenting (None: rayon's global pool).
+    /// Threads decoding and augmenting: a pool of its own (None: rayon's global pool, or with
+    /// `prefetch: 0` the pool the caller runs in).
     pub num_threads: Option<usize>,
 }
 

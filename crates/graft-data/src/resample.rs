@@ -29,8 +29,37 @@ pub(crate) fn resample_scaled<T: Sample>(
     if shape.is_empty() {
         return;
     }
-    let src = T::widen(src);
-    let src: &[f32] = &src;
+    // Gathering from f32 is cheaper than converting every gathered neighbour: 8-bit and 16-bit images
+    // are widened once, into a per-thread buffer that stays in cache from one image to the next.
+    match T::as_f32(src) {
+        Some(values) => resample_f32(values, shape, matrix, options, scale, dst),
+        None => WIDENED.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buffer) => {
+                buffer.clear();
+                buffer.extend(src.iter().map(|v| v.to_f32()));
+                resample_f32(&buffer, shape, matrix, options, scale, dst);
+            }
+            Err(_) => {
+                let widened: Vec<f32> = src.iter().map(|v| v.to_f32()).collect();
+                resample_f32(&widened, shape, matrix, options, scale, dst);
+            }
+        }),
+    }
+}
+
+thread_local! {
+    /// The per-thread buffer 8-bit and 16-bit images are widened into.
+    static WIDENED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn resample_f32(
+    src: &[f32],
+    shape: ImageShape,
+    matrix: &AffineMatrix,
+    options: &ResampleOptions,
+    scale: f32,
+    dst: &mut [f32],
+) {
     // Monomorphise the common channel counts so the per-pixel channel loops unroll.
     let linear = options.interpolation == AffineInterpolation::Bilinear;
     match (shape.channels, linear) {

@@ -205,9 +205,30 @@ pub fn resize_nearest_to_f32(
     target: (usize, usize),
     crop: Option<CropBox>,
 ) -> Result<Vec<f32>, DataError> {
+    let mut out = Vec::new();
+    resize_nearest_to_f32_into(src, shape, target, crop, &mut out)?;
+    Ok(out)
+}
+
+/// [`resize_nearest_to_f32`] into a caller's buffer (reused across images, it stays in cache).
+pub fn resize_nearest_to_f32_into(
+    src: &[u8],
+    shape: ImageShape,
+    target: (usize, usize),
+    crop: Option<CropBox>,
+    out: &mut Vec<f32>,
+) -> Result<(), DataError> {
     check(src.len(), shape, target)?;
     let crop = crop.unwrap_or([0.0, 0.0, shape.width as f32, shape.height as f32]);
-    Ok(nearest_converted(src, shape, target, crop, 0.0, f32::from))
+    out.clear();
+    out.resize(target.0 * target.1 * shape.channels, 0.0);
+    match shape.channels {
+        1 => nearest_into::<u8, f32, 1>(src, shape, target, crop, f32::from, out),
+        3 => nearest_into::<u8, f32, 3>(src, shape, target, crop, f32::from, out),
+        4 => nearest_into::<u8, f32, 4>(src, shape, target, crop, f32::from, out),
+        _ => nearest_into::<u8, f32, 0>(src, shape, target, crop, f32::from, out),
+    }
+    Ok(())
 }
 
 fn nearest_converted<T: Copy, U: Copy>(
@@ -237,6 +258,22 @@ fn nearest_pixels<T: Copy, U: Copy, const C: usize>(
     zero: U,
     convert: impl Fn(T) -> U,
 ) -> Vec<U> {
+    let ch = if C == 0 { shape.channels } else { C };
+    let mut out = vec![zero; target.0 * target.1 * ch];
+    nearest_into::<T, U, C>(src, shape, target, crop, convert, &mut out);
+    out
+}
+
+/// The sampling loop of [`nearest_pixels`], into `out` (already `height * width * channels` long and
+/// holding the value for positions outside the source).
+fn nearest_into<T: Copy, U: Copy, const C: usize>(
+    src: &[T],
+    shape: ImageShape,
+    target: (usize, usize),
+    crop: CropBox,
+    convert: impl Fn(T) -> U,
+    out: &mut [U],
+) {
     let (out_h, out_w) = target;
     let ch = if C == 0 { shape.channels } else { C };
     let scale_x = f64::from(crop[2] - crop[0]) / out_w as f64;
@@ -253,7 +290,6 @@ fn nearest_pixels<T: Copy, U: Copy, const C: usize>(
         );
         xo += scale_x;
     }
-    let mut out = vec![zero; out_h * out_w * ch];
     let mut yo = f64::from(crop[1]) + scale_y * 0.5;
     for out_row in out.chunks_exact_mut(out_w * ch) {
         let yin = coord(yo);
@@ -276,7 +312,6 @@ fn nearest_pixels<T: Copy, U: Copy, const C: usize>(
             }
         }
     }
-    out
 }
 
 #[derive(Clone, Copy)]

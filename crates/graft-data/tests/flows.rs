@@ -94,6 +94,35 @@ fn a_seeded_epoch_has_the_same_bytes_on_one_and_two_threads() {
 }
 
 #[test]
+fn recycled_buffers_give_the_same_batches() {
+    let x = random_images(21, 12, 10, 3);
+    let flow = augmenting()
+        .flow(
+            x,
+            [21, 12, 10, 3],
+            None,
+            FlowOptions {
+                batch_size: 4,
+                seed: Some(77),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let fresh = epoch_bytes(&flow, 1);
+    let mut recycled = Vec::new();
+    for epoch in [0, 1] {
+        recycled.clear();
+        for batch in flow.epoch(epoch) {
+            let batch = batch.unwrap();
+            recycled.extend(batch.x.iter().flat_map(|v| v.to_le_bytes()));
+            recycled.extend(batch.indices.iter().flat_map(|v| v.to_le_bytes()));
+            flow.recycle(batch);
+        }
+    }
+    assert_eq!(recycled, fresh);
+}
+
+#[test]
 fn directory_epochs_are_deterministic_across_thread_counts() {
     let make = |threads| {
         augmenting()

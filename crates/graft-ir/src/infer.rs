@@ -119,13 +119,13 @@ impl Graph {
                 .map(|l| vec![None; l.nodes.len()])
                 .collect(),
         };
-        if let Some(given) = given {
-            if given.len() != self.inputs.len() {
-                return Err(IrError::InputCount {
-                    expected: self.inputs.len(),
-                    found: given.len(),
-                });
-            }
+        if let Some(given) = given
+            && given.len() != self.inputs.len()
+        {
+            return Err(IrError::InputCount {
+                expected: self.inputs.len(),
+                found: given.len(),
+            });
         }
         for site in order {
             let layer = &self.layers[site.layer];

@@ -11,15 +11,15 @@ use thiserror::Error;
 pub struct KerasError {
     /// The file at fault.
     pub path: PathBuf,
-    /// What went wrong in it.
-    pub reason: Reason,
+    /// What went wrong in it (boxed: errors stay small in `Result`s).
+    pub reason: Box<Reason>,
 }
 
 impl KerasError {
     pub(crate) fn new(path: &Path, reason: Reason) -> Self {
         Self {
             path: path.to_path_buf(),
-            reason,
+            reason: Box::new(reason),
         }
     }
 }

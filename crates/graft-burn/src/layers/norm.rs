@@ -246,12 +246,12 @@ impl NormalizationModule {
     }
 
     pub fn export(&self, layer: &Layer) -> Vec<(&'static str, graft_ir::Tensor)> {
-        if layer.weights.is_empty() && layer.weight("mean").is_none() {
-            if let graft_ir::Op::Normalization(c) = &layer.op {
-                if c.mean.is_some() || c.variance.is_some() {
-                    return vec![];
-                }
-            }
+        if layer.weights.is_empty()
+            && layer.weight("mean").is_none()
+            && let graft_ir::Op::Normalization(c) = &layer.op
+            && (c.mean.is_some() || c.variance.is_some())
+        {
+            return vec![];
         }
         let shape = |name: &str| {
             layer

@@ -85,7 +85,7 @@ impl Activation {
         match (max_value, negative_slope, threshold) {
             (None, s, t) if s == 0.0 && t == 0.0 => Activation::Relu,
             (Some(m), s, t) if m == 6.0 && s == 0.0 && t == 0.0 => Activation::Relu6,
-            (None, s, t) if t == 0.0 => Activation::LeakyRelu { negative_slope: s },
+            (None, s, 0.0) => Activation::LeakyRelu { negative_slope: s },
             _ => Activation::ClippedRelu {
                 max_value,
                 negative_slope,

@@ -97,13 +97,15 @@ fn input_channels(input: &Shape, data_format: DataFormat) -> Result<usize, Strin
 
 impl ConvConfig {
     pub(crate) fn infer(&self, input: &Shape) -> Result<Shape, String> {
-        if let Some(c) = self.data_format.channels(input) {
-            if self.groups == 0 || c % self.groups != 0 || self.filters % self.groups != 0 {
-                return Err(format!(
-                    "groups={} must divide both the input channels ({c}) and filters ({})",
-                    self.groups, self.filters
-                ));
-            }
+        if let Some(c) = self.data_format.channels(input)
+            && (self.groups == 0
+                || c % self.groups != 0
+                || !self.filters.is_multiple_of(self.groups))
+        {
+            return Err(format!(
+                "groups={} must divide both the input channels ({c}) and filters ({})",
+                self.groups, self.filters
+            ));
         }
         conv_shape(
             input,

@@ -104,13 +104,13 @@ impl RescalingConfig {
     pub(crate) fn infer(&self, input: &Shape) -> Result<Shape, String> {
         for (what, v) in [("scale", &self.scale), ("offset", &self.offset)] {
             if v.len() > 1 {
-                if let Some(c) = input.last() {
-                    if c != v.len() {
-                        return Err(format!(
-                            "{what} has {} values but the input's last axis has {c}",
-                            v.len()
-                        ));
-                    }
+                if let Some(c) = input.last()
+                    && c != v.len()
+                {
+                    return Err(format!(
+                        "{what} has {} values but the input's last axis has {c}",
+                        v.len()
+                    ));
                 }
             } else if v.is_empty() {
                 return Err(format!("{what} is empty"));

@@ -355,10 +355,10 @@ impl Op {
             | Op::Identity => {
                 let x = one(inputs)?;
                 // Weight shapes check the axis; here only that it exists.
-                if let Op::BatchNorm(c) = self {
-                    if crate::shape::normalize_axis(c.axis, x.rank()).is_none() {
-                        return Err(format!("axis {} is out of range for input {x}", c.axis));
-                    }
+                if let Op::BatchNorm(c) = self
+                    && crate::shape::normalize_axis(c.axis, x.rank()).is_none()
+                {
+                    return Err(format!("axis {} is out of range for input {x}", c.axis));
                 }
                 x
             }

@@ -50,18 +50,12 @@ impl PoolConfig {
             ));
         }
         let spatial = self.data_format.spatial_dims(input);
-        let mut out: Vec<Dim> = Vec::with_capacity(rank);
-        for i in 0..rank {
-            out.push(spatial_output(
-                spatial[i],
-                self.pool_size[i],
-                self.strides[i],
-                1,
-                &self.padding,
-                i,
-                self.ceil_mode,
-            )?);
-        }
+        let out = spatial
+            .iter()
+            .zip(self.pool_size.iter().zip(&self.strides))
+            .enumerate()
+            .map(|(i, (&d, (&k, &s)))| spatial_output(d, k, s, 1, &self.padding, i, self.ceil_mode))
+            .collect::<Result<Vec<Dim>, _>>()?;
         Ok(self
             .data_format
             .assemble(input.dims()[0], self.data_format.channels(input), &out))

@@ -100,15 +100,14 @@ impl ReshapeConfig {
                 dims.push(Some(d as usize));
             }
         }
-        if unknown == 0 {
-            if let Some(t) = total {
-                if t != known {
-                    return Err(format!(
-                        "cannot reshape {input} ({t} values a sample) to {:?} ({known} values)",
-                        self.target_shape
-                    ));
-                }
-            }
+        if unknown == 0
+            && let Some(t) = total
+            && t != known
+        {
+            return Err(format!(
+                "cannot reshape {input} ({t} values a sample) to {:?} ({known} values)",
+                self.target_shape
+            ));
         }
         Ok(Shape::new(dims))
     }

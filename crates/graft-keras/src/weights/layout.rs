@@ -74,7 +74,7 @@ pub fn ir_to_keras(
         Move::Depthwise { rank } => {
             expect_rank(t, rank + 2, "[in*m, 1, k..]")?;
             let s = t.shape();
-            if in_channels == 0 || s[0] % in_channels != 0 {
+            if in_channels == 0 || !s[0].is_multiple_of(in_channels) {
                 return Err(format!(
                     "{} output channels do not split over {in_channels} inputs",
                     s[0]
