@@ -52,7 +52,8 @@ pub fn apply_channel_shift(x: &mut [f32], intensity: f64) {
     let (lo, hi) = min_max(x);
     let delta = intensity as f32;
     for v in x.iter_mut() {
-        *v = (*v + delta).clamp(lo, hi);
+        // max/min rather than clamp: no panic on an all-NaN image (lo > hi).
+        *v = (*v + delta).max(lo).min(hi);
     }
 }
 
@@ -134,7 +135,9 @@ pub fn adjust_contrast(x: &mut [f32], shape: ImageShape, factor: f32, value_rang
     let means: Vec<f32> = sums.iter().map(|s| (s / pixels as f64) as f32).collect();
     for px in x.chunks_exact_mut(ch) {
         for (v, &m) in px.iter_mut().zip(&means) {
-            *v = ((*v - m) * factor + m).clamp(value_range.0, value_range.1);
+            *v = ((*v - m) * factor + m)
+                .max(value_range.0)
+                .min(value_range.1);
         }
     }
 }
@@ -143,7 +146,7 @@ pub fn adjust_contrast(x: &mut [f32], shape: ImageShape, factor: f32, value_rang
 /// value, then clips to `value_range`.
 pub fn shift_brightness(x: &mut [f32], delta: f32, value_range: (f32, f32)) {
     for v in x.iter_mut() {
-        *v = (*v + delta).clamp(value_range.0, value_range.1);
+        *v = (*v + delta).max(value_range.0).min(value_range.1);
     }
 }
 

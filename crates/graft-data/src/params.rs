@@ -113,6 +113,9 @@ impl Shift {
             Shift::None => 0.0,
             Shift::Fraction(f) => uniform(rng, -f, *f) * size as f64,
             Shift::Pixels(p) => uniform(rng, -p, *p),
+            // Keras treats 0 and an empty list as "no shift".
+            Shift::Int(0) => 0.0,
+            Shift::List(values) if values.is_empty() => 0.0,
             Shift::Int(n) => f64::from(rng.random_range(0..*n)) * sign(rng),
             Shift::List(values) => {
                 let v = values[rng.random_range(0..values.len())] * sign(rng);

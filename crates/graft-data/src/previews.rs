@@ -174,13 +174,13 @@ pub fn write_previews(
     std::fs::create_dir_all(out).map_err(|e| DataError::io(out, e))?;
     let mut options = options.clone();
     options.save_to_dir = None;
-    let save = SaveTo::new(
-        Some(out.to_path_buf()),
-        options.save_prefix.clone(),
-        &options.save_format,
-        10_000_000,
-    )?
-    .expect("a directory was given");
+    let save = SaveTo {
+        dir: out.to_path_buf(),
+        prefix: options.save_prefix.clone(),
+        extension: options.save_format.clone(),
+        format: image_format(&options.save_format)?,
+        hash_range: 10_000_000,
+    };
     let flow = generator.flow_from_directory(directory, options)?;
     if !quiet {
         eprintln!(

@@ -96,6 +96,7 @@ pub fn resize_u8(
 ) -> Result<Vec<u8>, DataError> {
     check(src.len(), shape, target)?;
     let crop = crop.unwrap_or([0.0, 0.0, shape.width as f32, shape.height as f32]);
+    check_crop(crop, shape)?;
     let (out_h, out_w) = target;
     let whole = crop == [0.0, 0.0, shape.width as f32, shape.height as f32];
     if whole && out_h == shape.height && out_w == shape.width {
@@ -124,6 +125,7 @@ pub fn resize_u16(
 ) -> Result<Vec<u16>, DataError> {
     check(src.len(), shape, target)?;
     let crop = crop.unwrap_or([0.0, 0.0, shape.width as f32, shape.height as f32]);
+    check_crop(crop, shape)?;
     let (out_h, out_w) = target;
     let whole = crop == [0.0, 0.0, shape.width as f32, shape.height as f32];
     if whole && out_h == shape.height && out_w == shape.width {
@@ -165,6 +167,28 @@ pub fn resize_u16(
     Ok(out)
 }
 
+/// PIL's checks on `box`: inside the image, not negative, not empty.
+fn check_crop(crop: CropBox, shape: ImageShape) -> Result<(), DataError> {
+    let [left, top, right, bottom] = crop;
+    let inside = left >= 0.0
+        && top >= 0.0
+        && right <= shape.width as f32
+        && bottom <= shape.height as f32
+        && left < right
+        && top < bottom;
+    if inside {
+        Ok(())
+    } else {
+        Err(DataError::invalid(
+            "box",
+            format!(
+                "{crop:?} must be a non-empty region inside the {}x{} image",
+                shape.width, shape.height
+            ),
+        ))
+    }
+}
+
 fn check(len: usize, shape: ImageShape, target: (usize, usize)) -> Result<(), DataError> {
     if len != shape.len() {
         return Err(DataError::Shape(format!(
@@ -172,7 +196,12 @@ fn check(len: usize, shape: ImageShape, target: (usize, usize)) -> Result<(), Da
             shape.height, shape.width, shape.channels
         )));
     }
-    if target.0 == 0 || target.1 == 0 || shape.height == 0 || shape.width == 0 {
+    if target.0 == 0
+        || target.1 == 0
+        || shape.height == 0
+        || shape.width == 0
+        || shape.channels == 0
+    {
         return Err(DataError::invalid(
             "target_size",
             format!(
@@ -220,6 +249,7 @@ pub fn resize_nearest_to_f32_into(
 ) -> Result<(), DataError> {
     check(src.len(), shape, target)?;
     let crop = crop.unwrap_or([0.0, 0.0, shape.width as f32, shape.height as f32]);
+    check_crop(crop, shape)?;
     out.clear();
     out.resize(target.0 * target.1 * shape.channels, 0.0);
     match shape.channels {
@@ -609,6 +639,13 @@ mod tests {
             );
         }
         assert!(resize_u8(&src, shape, (0, 3), Interpolation::Bilinear, None).is_err());
+        for crop in [
+            [-1.0, 0.0, 3.0, 2.0],
+            [0.0, 0.0, 4.0, 2.0],
+            [2.0, 0.0, 1.0, 2.0],
+        ] {
+            assert!(resize_u8(&src, shape, (4, 4), Interpolation::Bilinear, Some(crop)).is_err());
+        }
         assert!(resize_u8(&src[..5], shape, (4, 4), Interpolation::Bilinear, None).is_err());
     }
 

@@ -120,7 +120,7 @@ impl ImageDataGenerator {
         self.validate()?;
         let [n, h, w, c] = shape;
         let image = ImageShape::new(h, w, c);
-        if n == 0 || x.len() != n * image.len() {
+        if n == 0 || image.is_empty() || x.len() != n * image.len() {
             return Err(DataError::Shape(format!(
                 "fit got {} values for shape {shape:?}",
                 x.len()
