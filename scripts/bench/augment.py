@@ -41,26 +41,34 @@ def keras_generator():
     )
 
 
-def keras_rate(iterator, batches):
+# Per contender: CPU time per image (process CPU seconds / images), which unlike img/s does not depend on
+# how much of the shared machine the contender obtained.
+CPU_PER_IMAGE = {}
+
+
+def keras_rate(task, iterator, batches):
     next(iterator)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     images = 0
     for _ in range(batches):
         batch = next(iterator)
         x = batch[0] if isinstance(batch, tuple) else batch
         images += len(x)
-    return images / (time.perf_counter() - start)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    CPU_PER_IMAGE.setdefault((task, "keras"), []).append(cpu / images)
+    CORES_USED.setdefault(f"{task} keras", []).append(cpu / wall)
+    return images / wall
 
 
 CORES_USED = {}
 
 
-def graft_rate(binary, args):
+def graft_rate(task, who, binary, args):
     out = subprocess.run([binary, *args], check=True, capture_output=True, text=True).stdout
     line = [l for l in out.splitlines() if "img_per_s=" in l][-1]
     fields = dict(f.split("=", 1) for f in line.split()[1:] if "=" in f)
-    key = " ".join(args)
-    CORES_USED.setdefault(key, []).append(float(fields.get("cores_used", "nan")))
+    CORES_USED.setdefault(f"{task} {who}", []).append(float(fields.get("cores_used", "nan")))
+    CPU_PER_IMAGE.setdefault((task, who), []).append(float(fields["cpu_us_per_image"]) / 1e6)
     return float(fields["img_per_s"])
 
 
@@ -107,18 +115,24 @@ def main():
         flow_args = ["flow", "--raw", raw, "--batches", str(opts.graft_batches)]
         dir_args = ["dir", "--dir", jpegs, "--batches", str(opts.graft_batches)]
         contenders = [
-            ("flow", "keras", lambda: keras_rate(keras_flow, opts.keras_batches)),
-            ("flow", "graft-1t", lambda: graft_rate(opts.binary, flow_args + ["--threads", "1"])),
-            ("flow", "graft-2t", lambda: graft_rate(opts.binary, flow_args + ["--threads", "2"])),
+            ("flow", "keras", lambda: keras_rate("flow", keras_flow, opts.keras_batches)),
+            ("flow", "graft-1t", lambda: graft_rate("flow", "graft-1t", opts.binary, flow_args + ["--threads", "1"])),
+            ("flow", "graft-2t", lambda: graft_rate("flow", "graft-2t", opts.binary, flow_args + ["--threads", "2"])),
             # The same with the images stored as f32, as Keras stores them.
-            ("flow", "graft-2t-f32", lambda: graft_rate(opts.binary, flow_args + ["--threads", "2", "--f32"])),
-            ("dir", "keras", lambda: keras_rate(keras_dir, opts.keras_batches)),
-            ("dir", "graft-1t", lambda: graft_rate(opts.binary, dir_args + ["--threads", "1"])),
-            ("dir", "graft-2t", lambda: graft_rate(opts.binary, dir_args + ["--threads", "2"])),
+            (
+                "flow",
+                "graft-2t-f32",
+                lambda: graft_rate("flow", "graft-2t-f32", opts.binary, flow_args + ["--threads", "2", "--f32"]),
+            ),
+            ("dir", "keras", lambda: keras_rate("dir", keras_dir, opts.keras_batches)),
+            ("dir", "graft-1t", lambda: graft_rate("dir", "graft-1t", opts.binary, dir_args + ["--threads", "1"])),
+            ("dir", "graft-2t", lambda: graft_rate("dir", "graft-2t", opts.binary, dir_args + ["--threads", "2"])),
         ]
         print("warm-up...", file=sys.stderr)
         for _, _, run in contenders:
             run()
+        CPU_PER_IMAGE.clear()
+        CORES_USED.clear()
         results = {(task, who): [] for task, who, _ in contenders}
         for r in range(opts.rounds):
             for task, who, run in contenders:
@@ -126,22 +140,25 @@ def main():
             print(f"round {r + 1}/{opts.rounds} done", file=sys.stderr)
 
     print(f"tf_keras {tf_keras.__version__}, {os.cpu_count()} CPUs, {opts.rounds} rounds, median img/s")
-    print("graft CPU cores actually obtained (process CPU time / wall time, median):")
-    for key, values in CORES_USED.items():
-        label = ("flow" if key.startswith("flow") else "dir") + " threads=" + key.split("--threads ")[1].split()[0]
-        label += " f32" if "--f32" in key else ""
-        print(f"  {label:22} {statistics.median(values):.2f}")
-    print(f"{'task':6} {'contender':12} {'median':>9}  {'ratio':>7}  runs")
+    print(f"{'task':6} {'contender':12} {'median':>9}  {'ratio':>7}  {'cores':>5}  {'CPU ms/img':>10}  "
+          f"{'ratio/CPU':>9}  runs (img/s)")
     for task in ["flow", "dir"]:
         keras = statistics.median(results[(task, "keras")])
+        keras_cpu = statistics.median(CPU_PER_IMAGE[(task, "keras")])
         for who in ["keras", "graft-1t", "graft-2t", "graft-2t-f32"]:
             if (task, who) not in results:
                 continue
             runs = results[(task, who)]
             median = statistics.median(runs)
-            ratio = median / keras
+            cores = statistics.median(CORES_USED[f"{task} {who}"])
+            cpu = statistics.median(CPU_PER_IMAGE[(task, who)])
             listed = " ".join(f"{v:.0f}" for v in runs)
-            print(f"{task:6} {who:12} {median:9.1f}  {ratio:6.1f}x  {listed}")
+            print(
+                f"{task:6} {who:12} {median:9.1f}  {median / keras:6.1f}x  {cores:5.2f}  {cpu * 1e3:10.3f}  "
+                f"{keras_cpu / cpu:8.1f}x  {listed}"
+            )
+    print("cores: CPU time / wall time obtained on the shared machine; ratio/CPU: images per CPU-second, "
+          "graft over Keras.")
 
 
 if __name__ == "__main__":

@@ -85,11 +85,13 @@ fn parse_config(text: &str, what: &str, dialect: Dialect) -> Result<config::Pars
 fn load_h5(path: &Path) -> Result<KerasModel, Reason> {
     let file = hdf5io::open(path)?;
     let Some(model_config) = string_attr(&file, "model_config")? else {
-        return Err(if string_list_attr(&file, "layer_names")?.is_some() || file.link_exists("layers") {
-            Reason::WeightsOnly
-        } else {
-            Reason::Config("no 'model_config' attribute: not a Keras model file".into())
-        });
+        return Err(
+            if string_list_attr(&file, "layer_names")?.is_some() || file.link_exists("layers") {
+                Reason::WeightsOnly
+            } else {
+                Reason::Config("no 'model_config' attribute: not a Keras model file".into())
+            },
+        );
     };
     let keras_version = string_attr(&file, "keras_version")?;
     let dialect = keras_version
