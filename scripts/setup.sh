@@ -2,7 +2,8 @@
 # Installs what graft needs on a fresh Debian machine, skipping what is already there:
 #   - system packages: libhdf5-dev and pkg-config (the Keras reader links the system libhdf5);
 #   - with --python: a virtualenv in .venv with the pinned tools of scripts/requirements.txt
-#     (Keras, TensorFlow, onnxruntime...) that the tests compare graft against.
+#     (Keras, TensorFlow, onnxruntime...) that the tests compare graft against, and the ONNX
+#     exporters of scripts/requirements-onnx.txt (tf2onnx, torch, torchvision).
 # Sourced or run by scripts/demo.sh and scripts/test.sh.
 set -euo pipefail
 
@@ -39,12 +40,14 @@ fi
 if [ "$want_python" = 1 ]; then
     venv="$root/.venv"
     stamp="$venv/.requirements.sha256"
-    want="$(sha256sum "$root/scripts/requirements.txt" | cut -d' ' -f1)"
+    want="$(cat "$root/scripts/requirements.txt" "$root/scripts/requirements-onnx.txt" | sha256sum | cut -d' ' -f1)"
     if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         say "creating the Python virtualenv in .venv (Keras, TensorFlow, onnxruntime; a few minutes)"
         python3 -m venv "$venv"
         "$venv/bin/pip" install -q --upgrade pip
         "$venv/bin/pip" install -q -r "$root/scripts/requirements.txt"
+        # The ONNX exporters (tf2onnx, torch, torchvision): --no-deps, see the file's header.
+        "$venv/bin/pip" install -q --no-deps -r "$root/scripts/requirements-onnx.txt"
         echo "$want" > "$stamp"
     fi
 fi

@@ -6,6 +6,9 @@
 //! into `tests/fixtures/generated/` by `scripts/fixtures/generate.sh` (which `scripts/test.sh`
 //! runs first).
 
+pub mod synthetic;
+pub mod tasks;
+
 use std::path::{Path, PathBuf};
 
 use graft::{Graph, Tensor};

@@ -8,7 +8,7 @@ use graft_ir::{Graph, Op};
 
 use crate::error::ExecError;
 use crate::layers::{ConvGeometry, LayerModule};
-use crate::ops::{activation, elementwise, reshaping, spatial};
+use crate::ops::{activation, elementwise, norm, padding, preprocessing, reshaping, spatial};
 use crate::plan::{Plan, StepKind};
 use crate::value::Value;
 
@@ -46,28 +46,74 @@ impl GraphModule {
         })
     }
 
+    /// The same parameters run by another plan of the same graph (see
+    /// [`Plan::without_output_activation`]).
+    pub fn with_plan(mut self, plan: Arc<Plan>) -> Self {
+        self.plan = plan;
+        self
+    }
+
     /// Runs the graph. `inputs` are in the plan's input order; `training` selects batch
     /// statistics and active dropout (a call's own `training=` argument wins).
     pub fn forward(&self, inputs: Vec<Value>, training: bool) -> Result<Vec<Value>, ExecError> {
         let plan = &self.plan;
+        let known: Vec<(usize, Value)> = plan.inputs.iter().map(|i| i.value).zip(inputs).collect();
+        let steps: Vec<usize> = (0..plan.steps.len()).collect();
+        self.run(known, &steps, &plan.outputs, training)
+    }
+
+    /// Computes the values `wanted` (plan value ids, see [`Plan::value_of`]) from the `known`
+    /// ones, running only the calls in between. Feature caching runs a frozen base once this way
+    /// (known: the inputs; wanted: the base's outputs), then trains the head from cached values
+    /// (known: those outputs; wanted: the model's outputs).
+    pub fn forward_subset(
+        &self,
+        known: Vec<(usize, Value)>,
+        wanted: &[usize],
+        training: bool,
+    ) -> Result<Vec<Value>, ExecError> {
+        let ids: Vec<usize> = known.iter().map(|(id, _)| *id).collect();
+        let steps = self.plan.steps_for(&ids, wanted);
+        self.run(known, &steps, wanted, training)
+    }
+
+    fn run(
+        &self,
+        known: Vec<(usize, Value)>,
+        steps: &[usize],
+        wanted: &[usize],
+        training: bool,
+    ) -> Result<Vec<Value>, ExecError> {
+        let plan = &self.plan;
         let mut values: Vec<Option<Value>> = vec![None; plan.num_values];
-        for (input, v) in plan.inputs.iter().zip(inputs) {
-            values[input.value] = Some(v);
+        for (id, v) in known {
+            values[id] = Some(v);
         }
-        for step in &plan.steps {
+        // A value is moved out at its last use, unless it is wanted at the end.
+        let mut keep = vec![false; plan.num_values];
+        for &w in wanted {
+            keep[w] = true;
+        }
+        for &index in steps {
+            let step = &plan.steps[index];
             let args: Vec<Value> = step
                 .inputs
                 .iter()
                 .zip(&step.take)
                 .map(|(&v, &take)| {
-                    if take {
+                    if take && !keep[v] {
                         values[v].take()
                     } else {
                         values[v].clone()
                     }
-                    .expect("plan order computes inputs first")
+                    .ok_or_else(|| {
+                        ExecError::Invalid(format!(
+                            "layer '{}' needs a value that was neither given nor computed",
+                            plan.layers[step.layer].0
+                        ))
+                    })
                 })
-                .collect();
+                .collect::<Result<_, _>>()?;
             let training = step.training.unwrap_or(training);
             let module = self.layers[step.layer].as_ref();
             let outputs = match &step.kind {
@@ -81,11 +127,14 @@ impl GraphModule {
                 values[id] = Some(v);
             }
         }
-        Ok(plan
-            .outputs
+        wanted
             .iter()
-            .map(|&o| values[o].clone().expect("outputs are computed"))
-            .collect())
+            .map(|&o| {
+                values[o].clone().ok_or_else(|| {
+                    ExecError::Invalid(format!("value {o} was neither given nor computed"))
+                })
+            })
+            .collect()
     }
 }
 
@@ -154,7 +203,12 @@ fn run_op(op: &Op, module: Option<&LayerModule>, args: Vec<Value>, training: boo
         (Op::Math(c), _) => elementwise::math(c, args),
         (Op::Rescaling(c), _) => elementwise::rescaling(c, one(args)),
         (Op::Dropout(c), _) if training => elementwise::dropout(c, one(args)),
+        (Op::Preprocessing(c), _) => preprocessing::preprocessing(c, one(args), training),
         (Op::Dropout(_) | Op::Identity, _) => one(args),
+        (Op::ConvTranspose(c), Some(LayerModule::ConvTranspose(m))) => m.forward(c, one(args)),
+        (Op::Constant(_), Some(LayerModule::Constant(m))) => m.forward(),
+        (Op::Pad(c), _) => padding::pad(c, one(args)),
+        (Op::Lrn(c), _) => norm::lrn(c, one(args)),
         (op, _) => unreachable!("{} has no module or is not executable here", op.type_name()),
     }
 }

@@ -17,6 +17,7 @@ pub mod layers;
 mod model;
 pub mod ops;
 pub mod plan;
+pub mod random;
 pub mod value;
 
 pub use burn::tensor::Device;

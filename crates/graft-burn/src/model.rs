@@ -1,7 +1,7 @@
 //! [`Model`]: an IR graph built into burn, run on host tensors.
 
 use burn::tensor::Device;
-use graft_ir::{DType, Graph, Layer, Op, Tensor, Weight};
+use graft_ir::{DType, Graph, Op, Tensor, Weight};
 
 use crate::error::ExecError;
 use crate::graph_module::GraphModule;
@@ -75,6 +75,32 @@ impl Model {
     /// The graph without weights.
     pub fn structure(&self) -> &Graph {
         &self.structure
+    }
+
+    /// Splits into the weightless structure, the module and the device (for a training loop
+    /// that owns the module between optimizer steps).
+    pub fn into_parts(self) -> (Graph, GraphModule, Device) {
+        (self.structure, self.module, self.device)
+    }
+
+    /// Rebuilds a model from [`Model::into_parts`].
+    pub fn from_parts(structure: Graph, module: GraphModule, device: Device) -> Self {
+        Self {
+            structure,
+            module,
+            device,
+        }
+    }
+
+    /// Changes which layers train, Keras-style: `edit` sets `trainable` on the structure's
+    /// layers (see graft-ir's `freeze_all`, `freeze_until`, `unfreeze_top`, ...), then the module
+    /// follows: a frozen layer's parameters get no gradients and its BatchNormalization runs in
+    /// inference mode without updating its statistics.
+    pub fn set_trainable<R>(&mut self, edit: impl FnOnce(&mut Graph) -> R) -> R {
+        let result = edit(&mut self.structure);
+        let module = self.module.clone();
+        self.module = sync_trainable(module, &self.structure, true);
+        result
     }
 
     /// The graph with the current weights.
@@ -160,6 +186,26 @@ pub fn download(v: Value) -> Tensor {
     Tensor::new(dims, data).expect("consistent")
 }
 
+fn sync_trainable(mut module: GraphModule, graph: &Graph, parent: bool) -> GraphModule {
+    use burn::module::Module;
+    module.layers = std::mem::take(&mut module.layers)
+        .into_iter()
+        .zip(&graph.layers)
+        .map(|(m, layer)| {
+            let trainable = parent && layer.trainable;
+            match (m, &layer.op) {
+                (Some(LayerModule::Graph(inner)), Op::Model(g)) => {
+                    Some(LayerModule::Graph(sync_trainable(inner, g, trainable)))
+                }
+                (Some(m), _) if trainable => Some(m.unfreeze()),
+                (Some(m), _) => Some(m.freeze()),
+                (None, _) => None,
+            }
+        })
+        .collect();
+    module
+}
+
 fn fill(graph: &mut Graph, module: &GraphModule) {
     for (layer, m) in graph.layers.iter_mut().zip(&module.layers) {
         match (m, &mut layer.op) {
@@ -181,5 +227,4 @@ fn fill(graph: &mut Graph, module: &GraphModule) {
             (None, _) => {}
         }
     }
-    let _ = Layer::new("", Op::Identity);
 }

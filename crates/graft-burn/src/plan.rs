@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use graft_ir::{Graph, InputConfig, Op, TensorRef};
+use graft_ir::{Activation, Graph, InputConfig, Op, TensorRef};
 
 use crate::error::ExecError;
 
@@ -48,9 +48,78 @@ pub struct Plan {
     pub steps: Vec<Step>,
     pub outputs: Vec<usize>,
     pub num_values: usize,
+    /// The value id of every top-level layer output the plan computes.
+    pub ids: HashMap<TensorRef, usize>,
 }
 
 impl Plan {
+    /// A copy of the plan whose `output`-th output is computed without its final activation,
+    /// when that activation is one `wanted` accepts (Keras trains a softmax or sigmoid output on
+    /// its logits). Returns the removed activation.
+    pub fn without_output_activation(
+        &self,
+        output: usize,
+        wanted: impl Fn(&Activation) -> bool,
+    ) -> Option<(Plan, Activation)> {
+        let value = *self.outputs.get(output)?;
+        let index = self.steps.iter().position(|s| s.outputs.contains(&value))?;
+        let StepKind::Op(op) = &self.steps[index].kind else {
+            return None;
+        };
+        let (new_op, removed) = match op {
+            Op::Dense(c) if wanted(&c.activation) => {
+                let mut c = c.clone();
+                let a = std::mem::replace(&mut c.activation, Activation::Linear);
+                (Op::Dense(c), a)
+            }
+            Op::Conv(c) if wanted(&c.activation) => {
+                let mut c = c.clone();
+                let a = std::mem::replace(&mut c.activation, Activation::Linear);
+                (Op::Conv(c), a)
+            }
+            other => match other.as_activation() {
+                Some(a) if wanted(&a) => (Op::Identity, a),
+                _ => return None,
+            },
+        };
+        let mut plan = self.clone();
+        plan.steps[index].kind = StepKind::Op(new_op);
+        Some((plan, removed))
+    }
+
+    /// The value id of a layer output, when the plan computes it.
+    pub fn value_of(&self, r: &TensorRef) -> Option<usize> {
+        self.ids.get(r).copied()
+    }
+
+    /// The steps needed to compute `wanted` when the values in `known` are given: walking back
+    /// from `wanted`, stopping at known values.
+    pub fn steps_for(&self, known: &[usize], wanted: &[usize]) -> Vec<usize> {
+        let mut needed = vec![false; self.num_values];
+        for &w in wanted {
+            needed[w] = true;
+        }
+        for &k in known {
+            needed[k] = false;
+        }
+        let mut is_known = vec![false; self.num_values];
+        for &k in known {
+            is_known[k] = true;
+        }
+        let mut steps = Vec::new();
+        for (i, step) in self.steps.iter().enumerate().rev() {
+            if step.outputs.iter().any(|&o| needed[o]) {
+                for &v in &step.inputs {
+                    if !is_known[v] {
+                        needed[v] = true;
+                    }
+                }
+                steps.push(i);
+            }
+        }
+        steps.reverse();
+        steps
+    }
     pub fn compile(graph: &Graph) -> Result<Self, ExecError> {
         let order = graph.topological_order()?;
         let mut ids: HashMap<TensorRef, usize> = HashMap::new();
@@ -126,6 +195,7 @@ impl Plan {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let all_ids = ids.clone();
         // Keep only the calls the outputs depend on (a graph cut at an inner layer computes
         // nothing past it).
         let mut needed = vec![false; next];
@@ -167,6 +237,7 @@ impl Plan {
             steps,
             outputs,
             num_values: next,
+            ids: all_ids,
         })
     }
 }

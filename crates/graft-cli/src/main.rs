@@ -26,6 +26,20 @@ enum Command {
     Run(commands::run::Args),
     /// Import a Keras model embedded in graft, run it, and check the numbers against Keras'.
     Demo(commands::demo::Args),
+    /// Convert between Keras (.h5, .keras) and ONNX (.onnx) files.
+    Convert(commands::convert::Args),
+    /// Fine-tune a pretrained model on an image folder: new head, frozen base, export, report.
+    Finetune(Box<commands::finetune::Args>),
+    /// Classify images with a model: the top classes of each image.
+    Predict(commands::predict::PredictArgs),
+    /// Accuracy, per-class precision/recall and the confusion matrix of a model on a class-folder tree.
+    Evaluate(commands::predict::EvaluateArgs),
+    /// Write augmented images of an image folder (ImageDataGenerator options, Keras' names).
+    Augment(commands::augment::Args),
+    /// List the keras.applications weights graft knows: parameters, input size, preprocessing, cache.
+    Applications(commands::applications::Args),
+    /// Download a registry file or a URL into graft's verified cache and print its path.
+    Download(commands::download::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,16 +48,27 @@ fn main() -> ExitCode {
         Command::Summary(args) => commands::summary::run(args),
         Command::Run(args) => commands::run::run(args, cli.quiet),
         Command::Demo(args) => commands::demo::run(args, cli.quiet),
+        Command::Convert(args) => commands::convert::run(args, cli.quiet),
+        Command::Finetune(args) => commands::finetune::run(*args, cli.quiet),
+        Command::Predict(args) => commands::predict::predict(args),
+        Command::Evaluate(args) => commands::predict::evaluate(args),
+        Command::Augment(args) => commands::augment::run(args, cli.quiet),
+        Command::Applications(args) => commands::applications::run(args, cli.quiet),
+        Command::Download(args) => commands::download::run(args, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the chain of causes, outermost first.
-            let message = e
-                .chain()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join(": ");
+            // (A cause whose text its wrapper already shows is not repeated.)
+            let mut message = String::new();
+            for cause in e.chain().map(|c| c.to_string()) {
+                if message.is_empty() {
+                    message = cause;
+                } else if !message.contains(&cause) {
+                    message = format!("{message}: {cause}");
+                }
+            }
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }

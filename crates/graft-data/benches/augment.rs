@@ -45,7 +45,7 @@ fn parse() -> Args {
     while let Some(a) = it.next() {
         let mut value = || it.next().expect("missing value");
         match a.as_str() {
-            "flow" | "dir" | "kernel" => args.mode = a,
+            "flow" | "dir" | "kernel" | "decode" => args.mode = a,
             "--raw" => args.raw = Some(value()),
             "--dir" => args.dir = Some(value()),
             "--n" => args.n = value().parse().expect("--n"),
@@ -57,6 +57,38 @@ fn parse() -> Args {
         }
     }
     args
+}
+
+/// One thread: the per-file cost of reading and decoding the JPEG folder (best of five).
+fn decode(dir: &str) {
+    let files: Vec<std::path::PathBuf> = walk(std::path::Path::new(dir));
+    let options = graft_data::DecodeOptions::default();
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let cpu_start = thread_cpu_seconds();
+        for file in &files {
+            graft_data::decode_file(file, graft_data::ColorMode::Rgb, &options).expect("decode");
+        }
+        best = best.min(thread_cpu_seconds() - cpu_start);
+    }
+    println!(
+        "decode files={} cpu_us_per_image={:.1}",
+        files.len(),
+        best * 1e6 / files.len() as f64
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 /// One thread, no iterator: the per-image augment + rescale cost, on f32 and u8 input.
@@ -129,6 +161,9 @@ fn main() {
     let args = parse();
     if args.mode == "kernel" {
         return kernel(args.batches * 32);
+    }
+    if args.mode == "decode" {
+        return decode(args.dir.as_deref().expect("decode mode needs --dir"));
     }
     let flow = if args.mode == "dir" {
         let dir = args.dir.as_deref().expect("dir mode needs --dir");

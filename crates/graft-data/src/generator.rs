@@ -73,6 +73,22 @@ impl Default for ImageDataGenerator {
     }
 }
 
+impl ImageDataGenerator {
+    /// True when images are transformed randomly (a rotation, shift, shear, zoom, channel or
+    /// brightness shift, or a flip is configured): the same sample then differs between epochs.
+    pub fn is_random(&self) -> bool {
+        self.rotation_range != 0.0
+            || self.width_shift_range != Shift::None
+            || self.height_shift_range != Shift::None
+            || self.brightness_range.is_some()
+            || self.shear_range != 0.0
+            || (self.zoom_range.lower, self.zoom_range.upper) != (1.0, 1.0)
+            || self.channel_shift_range != 0.0
+            || self.horizontal_flip
+            || self.vertical_flip
+    }
+}
+
 impl fmt::Debug for ImageDataGenerator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ImageDataGenerator")

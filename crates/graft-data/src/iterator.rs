@@ -195,6 +195,26 @@ impl Flow {
         self.inner.build_batch(epoch, &order, index)
     }
 
+    /// The samples `indices` (positions in the iterator's own order: its `filenames`, `classes`,
+    /// or rows of `flow`'s `x`) as one batch, transformed as in epoch `epoch`. Each sample's
+    /// random transform depends only on (seed, epoch, sample), so this equals the same samples
+    /// taken from [`batch`](Self::batch).
+    pub fn load(&self, epoch: u64, indices: &[usize]) -> Result<Batch, DataError> {
+        if let Some(&bad) = indices.iter().find(|&&i| i >= self.inner.samples) {
+            return Err(DataError::invalid(
+                "index",
+                format!("sample {bad} of a flow of {} samples", self.inner.samples),
+            ));
+        }
+        self.inner.build_batch_of(epoch, indices)
+    }
+
+    /// True when the generator transforms images randomly (see
+    /// [`ImageDataGenerator::is_random`]).
+    pub fn is_augmented(&self) -> bool {
+        self.inner.generator.is_random()
+    }
+
     /// Hands a batch's image buffer back for reuse by the next batches of this flow, sparing their
     /// allocation and zeroing (about a tenth of the cost of an augmented batch). Optional: call it when
     /// done with a batch, e.g. at the end of a training step. At most `prefetch + 2` buffers are kept.
@@ -249,6 +269,11 @@ impl FlowInner {
     ) -> Result<Batch, DataError> {
         let start = index * self.batch_size;
         let indices = &order[start..(start + self.batch_size).min(order.len())];
+        self.build_batch_of(epoch, indices)
+    }
+
+    /// The batch of samples `indices`.
+    pub(crate) fn build_batch_of(&self, epoch: u64, indices: &[usize]) -> Result<Batch, DataError> {
         let per_image = self.image_shape.len();
         let total = indices.len() * per_image;
         let recycled = self.recycled.lock().ok().and_then(|mut pool| pool.pop());
@@ -293,7 +318,7 @@ impl FlowInner {
             }
             x.truncate(ok_positions.len() * per_image);
             log::warn!(
-                "skipped {} unreadable image(s) in batch {index} of epoch {epoch}; first: {}: {}",
+                "skipped {} unreadable image(s) in a batch of epoch {epoch}; first: {}: {}",
                 skipped.len(),
                 skipped[0].path.display(),
                 skipped[0].message

@@ -45,6 +45,7 @@
 //!   ([`batch`]) fed by a bounded background thread: at most `prefetch` batches are prepared ahead. Each
 //!   batch decodes ([`decode`]), resizes ([`resize`]), augments ([`affine`], [`ops`]) and standardises
 //!   ([`standardize`]) its images in parallel on rayon (the flow's own pool with `num_threads`).
+//!   [`Flow::recycle`] hands a used batch's buffer back, sparing the next batch its allocation.
 //! - [`write_previews`] / [`augment`] ([`previews`]) write augmented images for `graft augment`, from
 //!   the clap-free [`AugmentOptions`].
 //! - The per-image kernels are public for the Keras 3 preprocessing layers: [`apply_affine_transform`] /
@@ -85,6 +86,7 @@
 
 pub mod affine;
 pub mod batch;
+mod convolution;
 pub mod decode;
 pub mod directory;
 mod error;
@@ -101,6 +103,7 @@ mod resample;
 pub mod resize;
 mod rng;
 pub mod standardize;
+pub mod synthetic;
 mod transform;
 
 pub use affine::{

@@ -94,7 +94,12 @@ fn resample_rows<T: Sample, const LINEAR: bool>(
     let row_len = shape.width * ch;
     for (r, out_row) in dst.chunks_exact_mut(row_len).enumerate() {
         plan.compute::<LINEAR>(shape, ch, matrix, r, nearest_fill, scale);
-        plan.blend::<T, LINEAR>(src, shape, ch, matrix, options, r, scale, out_row);
+        if nearest_fill {
+            // Every pixel is inside: the loop without the border test.
+            plan.blend::<T, LINEAR, false>(src, shape, ch, matrix, options, r, scale, out_row);
+        } else {
+            plan.blend::<T, LINEAR, true>(src, shape, ch, matrix, options, r, scale, out_row);
+        }
     }
 }
 
@@ -194,7 +199,7 @@ impl RowPlan {
     /// Second pass: gathers the neighbours and blends them into the output row.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn blend<T: Sample, const LINEAR: bool>(
+    fn blend<T: Sample, const LINEAR: bool, const BORDERS: bool>(
         &self,
         src: &[T],
         shape: ImageShape,
@@ -210,7 +215,7 @@ impl RowPlan {
         let row_stride = shape.width * ch;
         let [w00, w01, w10, w11] = &self.weights;
         for (c, out) in out_row.chunks_exact_mut(ch).enumerate() {
-            if !self.inside[c] {
+            if BORDERS && !self.inside[c] {
                 // Exact scipy mapping, with the coordinates recomputed in f64.
                 let cf = c as f64;
                 let (y, x) = (a00 * rf + a01 * cf + a02, a10 * rf + a11 * cf + a12);

@@ -401,6 +401,37 @@ fn write_previews_writes_exactly_count_images() {
 }
 
 #[test]
+fn gif_and_webp_decode_when_listed() {
+    // Keras' white list leaves them out; graft lists them when asked and decodes them.
+    let mut formats: Vec<String> = graft_data::WHITE_LIST_FORMATS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    formats.extend(["gif".to_string(), "webp".to_string()]);
+    let flow = ImageDataGenerator::new()
+        .flow_from_directory(
+            fixtures().join("tree"),
+            FlowFromDirectoryOptions {
+                classes: Some(vec!["2".into()]),
+                white_list_formats: formats,
+                target_size: (8, 8),
+                shuffle: false,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let names: Vec<String> = flow
+        .filenames()
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    assert!(names.contains(&"2/x.gif".to_string()) && names.contains(&"2/y.webp".to_string()));
+    let batch = flow.batch(0, 0).unwrap();
+    assert_eq!(batch.skipped.len(), 1, "only the corrupt jpg");
+    assert_eq!(batch.len(), names.len() - 1);
+}
+
+#[test]
 fn exif_orientation_6_decodes_upright() {
     let path = fixtures().join("exif/orientation6.jpg");
     let upright = decode_file(&path, ColorMode::Rgb, &DecodeOptions::default()).unwrap();

@@ -66,6 +66,15 @@ pub enum IrError {
     #[error("no layer named '{0}'")]
     NoSuchLayer(String),
 
+    #[error("no layer named '{name}'{hint}")]
+    UnknownLayer { name: String, hint: String },
+
+    #[error("layer pattern '{pattern}' is not a valid regular expression: {reason}")]
+    BadPattern { pattern: String, reason: String },
+
+    #[error("no layer name matches '{0}'")]
+    NoMatch(String),
+
     #[error("{0}")]
     Invalid(String),
 }

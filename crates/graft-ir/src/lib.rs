@@ -37,20 +37,27 @@
 //! | `LayerNorm` | `gamma`, `beta` | sizes of the normalised axes | same |
 //! | `Normalization` | `mean`, `variance`; `count` | sizes of the kept axes; scalar | same |
 //! | `Embedding` | `embeddings` | `[input_dim, output_dim]` | same |
+//! | `ConvTranspose` (rank r, groups g) | `kernel` | `[in, filters/g, k1, .., kr]` (ONNX, PyTorch, burn) | `(k1, .., kr, filters, in)` |
+//! | | `bias` | `[filters]` | |
+//! | `Constant` | `value` | the constant's own shape, no batch axis | |
 //!
 //! Convolution kernels are output-channel-first as in ONNX, PyTorch and burn; Dense kernels are
 //! input-first as in Keras and burn (ONNX `Gemm` writers transpose or set `transB`).
 //! [`Op::weight_specs`] computes this list for a layer, and [`Graph::validate`] checks a graph
 //! against it.
 
+pub mod edit;
 pub mod error;
 pub mod graph;
 pub mod infer;
+pub mod init;
+pub mod layout;
 pub mod op;
 pub mod shape;
 pub mod summary;
 pub mod tensor;
 
+pub use edit::LayerRef;
 pub use error::IrError;
 pub use graph::{Graph, GraphKind, Layer, Node, TensorRef, WalkItem, Weight};
 pub use infer::{CallSite, ShapeMap};

@@ -87,6 +87,20 @@ pub enum Reason {
 
     #[error("{0}")]
     Ir(#[from] graft_ir::IrError),
+
+    #[error("already exists (allow overwriting to replace it)")]
+    Exists,
+
+    #[error("layer '{layer}' ({class}) cannot be written for {target}: {message}")]
+    NotExpressible {
+        /// `/`-joined through nested models.
+        layer: String,
+        /// The layer's IR type name.
+        class: String,
+        /// "Keras 3" or "tf.keras 2".
+        target: String,
+        message: String,
+    },
 }
 
 impl Reason {

@@ -12,10 +12,22 @@ pub enum Error {
     Keras(#[from] graft_keras::KerasError),
 
     #[error(transparent)]
+    Onnx(#[from] graft_onnx::OnnxError),
+
+    #[error(transparent)]
     Exec(#[from] graft_burn::ExecError),
 
     #[error(transparent)]
     Ir(#[from] graft_ir::IrError),
+
+    #[error(transparent)]
+    Application(#[from] graft_applications::ApplicationError),
+
+    #[error(transparent)]
+    Train(#[from] graft_train::TrainError),
+
+    #[error(transparent)]
+    Data(#[from] graft_data::DataError),
 
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },

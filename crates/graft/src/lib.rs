@@ -16,18 +16,32 @@
 //! ```
 //!
 //! The crates behind this facade each have one job: [`ir`] (the model graph every format reads
-//! into), [`keras`] (Keras files), [`exec`] (the burn executor).
+//! into), [`keras`] (Keras files), [`exec`] (the burn executor), [`train`] (compile/fit,
+//! callbacks, heads), [`data`] (Keras' image data tools), [`hub`] (pretrained-weights registry
+//! and download cache), [`applications`] (keras.applications builders, `preprocess_input`,
+//! `decode_predictions`).
 
 mod error;
 pub mod fs;
 pub mod npy;
+mod save;
+
+/// The user guide (`docs/GUIDE.md`); its code blocks are compiled as doctests.
+#[doc = include_str!("../../../docs/GUIDE.md")]
+pub mod guide {}
 
 pub use error::{Error, Result};
+pub use graft_applications as applications;
 pub use graft_burn as exec;
 pub use graft_burn::{Device, Model, default_device};
+pub use graft_data as data;
+pub use graft_hub as hub;
 pub use graft_ir as ir;
 pub use graft_ir::{Graph, Layer, Op, Shape, SummaryOptions, Tensor};
 pub use graft_keras as keras;
+pub use graft_onnx as onnx;
+pub use graft_train as train;
+pub use save::{SaveFormat, checkpoint_saver, model_checkpoint, save_graph, save_weights};
 
 use std::path::Path;
 
@@ -38,6 +52,8 @@ pub enum Format {
     KerasH5,
     /// Zip: a Keras 3 `.keras` archive.
     Keras,
+    /// Protobuf: an ONNX model (`.onnx`).
+    Onnx,
 }
 
 /// Detects a model file's format from its first bytes (never from its extension alone).
@@ -53,9 +69,16 @@ pub fn detect_format(path: impl AsRef<Path>) -> Result<Format> {
         h if h.starts_with(b"\x89HDF\r\n\x1a\n") => Ok(Format::KerasH5),
         h if h.starts_with(b"PK\x03\x04") => Ok(Format::Keras),
         _ if path.extension().is_some_and(|e| e == "h5" || e == "hdf5") => Ok(Format::KerasH5),
+        // Protobuf has no magic: an .onnx name, and the decode in `load_graph` decides.
+        _ if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("onnx")) =>
+        {
+            Ok(Format::Onnx)
+        }
         _ => Err(Error::file(
             path,
-            "not a model file graft reads (expected a Keras .h5 or .keras file)",
+            "not a model file graft reads (expected a Keras .h5 or .keras file, or an .onnx file)",
         )),
     }
 }
@@ -65,6 +88,7 @@ pub fn load_graph(path: impl AsRef<Path>) -> Result<Graph> {
     let path = path.as_ref();
     match detect_format(path)? {
         Format::KerasH5 | Format::Keras => Ok(graft_keras::load_model(path)?.graph),
+        Format::Onnx => Ok(graft_onnx::load_model(path)?.graph),
     }
 }
 

@@ -1,11 +1,15 @@
 //! burn modules for the IR layers that own weights. They hold parameters only; what to compute
 //! comes from the op in the plan.
 
+mod constant;
 mod conv;
+mod conv_transpose;
 mod dense;
 mod norm;
 
+pub use constant::ConstantModule;
 pub use conv::{ConvGeometry, ConvModule, SeparableModule, from_nchw, resolve_padding, to_nchw};
+pub use conv_transpose::ConvTransposeModule;
 pub use dense::{DenseModule, EmbeddingModule};
 pub use norm::{BatchNormModule, LayerNormModule, NormalizationModule};
 
@@ -28,6 +32,8 @@ pub enum LayerModule {
     Embedding(EmbeddingModule),
     /// A nested model.
     Graph(GraphModule),
+    ConvTranspose(ConvTransposeModule),
+    Constant(ConstantModule),
 }
 
 impl LayerModule {
@@ -75,7 +81,11 @@ impl LayerModule {
             Op::SeparableConv(c) if c.kernel_size.len() <= 2 => {
                 LayerModule::Separable(SeparableModule::from_layer(layer, device))
             }
-            Op::Conv(_) | Op::DepthwiseConv(_) | Op::SeparableConv(_) => {
+            Op::ConvTranspose(c) if c.kernel_size.len() <= 2 => {
+                LayerModule::ConvTranspose(ConvTransposeModule::from_layer(layer, device))
+            }
+            Op::Constant(_) => LayerModule::Constant(ConstantModule::from_layer(layer, device)),
+            Op::Conv(_) | Op::DepthwiseConv(_) | Op::SeparableConv(_) | Op::ConvTranspose(_) => {
                 return Err(unsupported(
                     "3D convolutions are not supported by the burn executor",
                 ));
@@ -104,6 +114,11 @@ impl LayerModule {
             LayerModule::Normalization(m) => m.export(layer),
             LayerModule::Embedding(m) => m.export(),
             LayerModule::Graph(_) => vec![],
+            LayerModule::ConvTranspose(m) => match &layer.op {
+                Op::ConvTranspose(c) => m.export(c),
+                _ => vec![],
+            },
+            LayerModule::Constant(m) => m.export(),
         }
     }
 }

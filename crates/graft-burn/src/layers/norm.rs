@@ -214,10 +214,11 @@ fn same_rank<const D: usize>(t: Dyn) -> Tensor<D> {
 /// The Normalization preprocessing layer: `(x - mean) / max(sqrt(variance), 1e-7)`.
 #[derive(Module, Debug)]
 pub struct NormalizationModule {
-    pub mean: Param<Tensor<1>>,
-    pub variance: Param<Tensor<1>>,
+    /// Statistics, never trained (state, like BatchNormalization's moving ones).
+    pub mean: RunningState<Tensor<1>>,
+    pub variance: RunningState<Tensor<1>>,
     /// Samples the statistics came from (kept for export; unused in computation).
-    pub count: Option<Param<Tensor<1>>>,
+    pub count: Option<RunningState<Tensor<1>>>,
 }
 
 /// Keras' `backend.epsilon()`, the floor of Normalization's divisor.
@@ -233,14 +234,14 @@ impl NormalizationModule {
                 (None, None) => vec![if name == "mean" { 0.0 } else { 1.0 }],
             };
             let t = graft_ir::Tensor::new(vec![values.len()], values).expect("1-D");
-            super::upload(t, device).set_require_grad(false)
+            RunningState::new(super::upload::<1>(t, device).val())
         };
         Self {
             mean: flat("mean", &config.mean),
             variance: flat("variance", &config.variance),
             count: layer.weight("count").map(|w| {
                 let t = graft_ir::Tensor::new(vec![1], w.tensor.data().to_vec()).expect("scalar");
-                super::upload(t, device).set_require_grad(false)
+                RunningState::new(super::upload::<1>(t, device).val())
             }),
         }
     }
@@ -262,19 +263,19 @@ impl NormalizationModule {
         let mut out = vec![
             (
                 "mean",
-                host(&self.mean.val())
+                host(&self.mean.value())
                     .reshaped(shape("mean"))
                     .expect("same size"),
             ),
             (
                 "variance",
-                host(&self.variance.val())
+                host(&self.variance.value())
                     .reshaped(shape("variance"))
                     .expect("same size"),
             ),
         ];
         if let Some(c) = &self.count {
-            out.push(("count", host(&c.val()).reshaped(vec![]).expect("scalar")));
+            out.push(("count", host(&c.value()).reshaped(vec![]).expect("scalar")));
         }
         out
     }
@@ -288,12 +289,13 @@ impl NormalizationModule {
             .map(|&a| normalize_axis(a, rank).expect("checked by shape inference"))
             .collect();
         let mut bshape = broadcast_shape(&dims, &axes, rank);
-        if self.mean.val().dims()[0] == 1 {
+        let (mean, variance) = (self.mean.value(), self.variance.value());
+        if mean.dims()[0] == 1 {
             // One statistic for every kept position.
             bshape = vec![1; rank];
         }
-        let mean = Dyn::R1(self.mean.val()).reshape(&bshape);
-        let std = Dyn::R1(self.variance.val().sqrt().clamp_min(KERAS_EPSILON)).reshape(&bshape);
+        let mean = Dyn::R1(mean).reshape(&bshape);
+        let std = Dyn::R1(variance.sqrt().clamp_min(KERAS_EPSILON)).reshape(&bshape);
         let t = x.into_logical();
         let y = map_dyn!(t, t => {
             let (m, s) = (same_rank(mean.clone()), same_rank(std.clone()));

@@ -1,7 +1,7 @@
 //! Element-wise ops between values (merge layers, arithmetic) and with constants (arithmetic,
 //! rescaling), plus dropout.
 
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::{Distribution, Tensor, TensorData};
 use graft_ir::{DropoutConfig, MathConfig, MathOp, MergeKind, RescalingConfig};
 
 use crate::value::{Dyn, Value, identity, map_dyn, with_dyn};
@@ -148,12 +148,11 @@ pub fn dropout(config: &DropoutConfig, x: Value) -> Value {
     let t = x.into_logical();
     let device = with_dyn!(&t, t => t.device());
     let n: usize = mask_shape.iter().product();
-    let mask = Dyn::R1(Tensor::<1>::random(
-        [n],
-        Distribution::Bernoulli(keep),
-        &device,
-    ))
-    .reshape(&mask_shape);
+    let mask = match crate::random::bernoulli(n, keep) {
+        Some(draws) => Tensor::<1>::from_data(TensorData::new(draws, [n]), &device),
+        None => Tensor::<1>::random([n], Distribution::Bernoulli(keep), &device),
+    };
+    let mask = Dyn::R1(mask).reshape(&mask_shape);
     let scaled = Value::logical(map_dyn!(t, t => t.div_scalar(keep as f32)));
     let rank = scaled.rank();
     binary(

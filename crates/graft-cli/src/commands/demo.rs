@@ -1,14 +1,24 @@
 //! `graft demo`: the README's first command. Works offline from a model embedded in the binary.
 //!
 //! The model is `models/demo_backbone.h5`, a small CNN pretrained by real Keras on synthetic
-//! shapes (`scripts/models/pretrain_demo_backbone.py`), with eight sample images and the outputs
-//! Keras computed on them. The demo imports it, runs it, and checks graft's numbers against
-//! Keras'.
+//! shapes (`scripts/models/pretrain_demo_backbone.py`: circles, squares, triangles, crosses),
+//! with eight sample images and the outputs Keras computed on them. The demo
+//! 1. imports it and checks graft's numbers against Keras',
+//! 2. generates a new synthetic task (rings, diamonds, stripes, dots),
+//! 3. fine-tunes the backbone on it (new head, frozen base, augmentation, then the top block
+//!    unfrozen at a lower learning rate),
+//! 4. exports ONNX and `.keras`, and checks the ONNX file in tract, an independent runtime.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use graft::data::{Shift, Zoom};
+use graft::train::HeadPooling;
 use graft::{SummaryOptions, Tensor};
+
+use super::finetune;
+use super::predict::{ImageModel, collect};
+use super::preprocess::Preprocess;
 
 static MODEL: &[u8] = include_bytes!("../../../../models/demo_backbone.h5");
 static SAMPLE_X: &[u8] = include_bytes!("../../../../models/demo_backbone.sample_x.npy");
@@ -98,10 +108,105 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     if rel > 1e-4 || agree != keras.shape()[0] {
         bail!("graft's outputs differ from Keras' (relative error {rel:.2e})");
     }
+    fine_tune_and_export(&args.out, quiet)
+}
+
+/// Steps 4 to 6: a new task, fine-tuning, export, and the ONNX file checked in tract.
+fn fine_tune_and_export(out: &std::path::Path, quiet: bool) -> anyhow::Result<()> {
+    let say = |s: String| {
+        if !quiet {
+            println!("{s}");
+        }
+    };
+    let data = out.join("shapes");
+    let shapes = graft::data::synthetic::NEW_SHAPES;
     say(format!(
-        "Done. Files in {}: demo_backbone.h5 (the model), sample_images.npy, keras_outputs.npy, graft_outputs.npy.\n\
-         Try: graft summary {0}/demo_backbone.h5   or   graft run {0}/demo_backbone.h5 -i {0}/sample_images.npy -o y.npy",
-        args.out.display()
+        "4. Generating a new task in {}: {} (shapes the backbone never saw), 60 training and 20 validation images each",
+        data.display(),
+        shapes.join(", ")
+    ));
+    let _ = std::fs::remove_dir_all(&data);
+    graft::data::synthetic::write_folder(&data.join("train"), &shapes, 60, 32, 2026)?;
+    graft::data::synthetic::write_folder(&data.join("val"), &shapes, 20, 32, 1126)?;
+
+    let onnx = out.join("finetuned.onnx");
+    let keras = out.join("finetuned.keras");
+    say("5. Fine-tuning: cut at 'features', new softmax head, base frozen, augmentation on; then block3 unfrozen;\n   early stopping on val_loss keeps the best weights of each phase".into());
+    finetune::run(
+        finetune::Args {
+            base: out.join("demo_backbone.h5"),
+            data: data.join("train"),
+            val_data: Some(data.join("val")),
+            validation_split: None,
+            out: onnx.clone(),
+            export: vec![keras.clone()],
+            force: true,
+            cut_at: Some("features".into()),
+            image_size: None,
+            preprocess: Preprocess::None,
+            pooling: HeadPooling::Average,
+            dropout: 0.2,
+            dense: vec![],
+            epochs: 15,
+            batch_size: 32,
+            optimizer: "adam".into(),
+            lr: 1e-2,
+            fine_tune_top: 1,
+            fine_tune_epochs: 5,
+            fine_tune_lr: 2e-4,
+            rotation_range: 15.0,
+            width_shift_range: Shift::Fraction(0.1),
+            height_shift_range: Shift::Fraction(0.1),
+            shear_range: 0.0,
+            zoom_range: Zoom::from(0.1),
+            horizontal_flip: true,
+            vertical_flip: false,
+            class_weight: None,
+            early_stopping: Some(5),
+            checkpoint: None,
+            save_best_only: false,
+            resume: false,
+            seed: 7,
+            history: Some(out.join("history.json")),
+            report_json: Some(out.join("report.json")),
+        },
+        quiet,
+    )?;
+
+    say(format!(
+        "6. Checking {} in tract against graft on the validation images",
+        onnx.display()
+    ));
+    let mut images = vec![];
+    collect(&data.join("val"), &mut images)?;
+    let graft_model = ImageModel::load(&keras, None, Preprocess::None)?;
+    let x = graft_model.input(&images)?;
+    let (ours, k) = graft_model.scores(&images)?;
+    let tract = graft::onnx::runtime::TractModel::load(&onnx, &[x.shape().to_vec()])?;
+    let theirs = tract.run(std::slice::from_ref(&x))?.remove(0);
+    let worst = ours
+        .iter()
+        .zip(theirs.data())
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    let top = |s: &[f32], i: usize| super::report::predicted(&s[i * k..(i + 1) * k]);
+    let agree = (0..images.len())
+        .filter(|&i| top(&ours, i) == top(theirs.data(), i))
+        .count();
+    say(format!(
+        "   tract vs graft: max |difference| {worst:.2e} over {} images x {k} classes; top-1 agrees on {agree}/{}",
+        images.len(),
+        images.len()
+    ));
+    if worst > 1e-4 || agree != images.len() {
+        bail!(
+            "the exported ONNX model computes different numbers in tract (max difference {worst:.2e})"
+        );
+    }
+    say(format!(
+        "Done. In {0}: finetuned.onnx and finetuned.keras (the fine-tuned model), history.json, report.json,\n\
+         shapes/ (the generated images), demo_backbone.h5 and the sample files.\n\
+         Try: graft predict {0}/finetuned.onnx {0}/shapes/val/ring --top 2   or   graft summary {0}/finetuned.keras",
+        out.display()
     ));
     Ok(())
 }

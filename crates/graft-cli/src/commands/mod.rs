@@ -1,5 +1,13 @@
 //! One module per subcommand.
 
+pub mod applications;
+pub mod augment;
+pub mod convert;
 pub mod demo;
+pub mod download;
+pub mod finetune;
+pub mod predict;
+pub mod preprocess;
+pub mod report;
 pub mod run;
 pub mod summary;

@@ -7,7 +7,7 @@ use anyhow::Context;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The model file (.h5 or .keras).
+    /// The model file (.h5, .keras or .onnx).
     pub model: PathBuf,
 
     /// An input array (.npy) in the model's own layout (NHWC for Keras image models); repeat

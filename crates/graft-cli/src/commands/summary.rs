@@ -6,7 +6,7 @@ use graft::SummaryOptions;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The model file (.h5 or .keras).
+    /// The model file (.h5, .keras or .onnx).
     pub model: PathBuf,
 
     /// Also list the layers inside nested models.

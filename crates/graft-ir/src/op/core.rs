@@ -119,3 +119,30 @@ impl RescalingConfig {
         Ok(input.clone())
     }
 }
+
+/// A constant tensor (ONNX initializers used as operands: `x * scale` with a `[1, C, 1, 1]`
+/// scale, `x + bias`). Takes no input; its output is the weight `value`, whose shape has NO
+/// batch axis and broadcasts against the other operand as in numpy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConstantConfig {
+    pub shape: Vec<usize>,
+}
+
+impl ConstantConfig {
+    pub(crate) fn infer(&self, inputs: &[Shape]) -> Result<Shape, String> {
+        if !inputs.is_empty() {
+            return Err("a constant takes no inputs".into());
+        }
+        if self.shape.is_empty() || self.shape.len() > 5 {
+            return Err(format!(
+                "constants have rank 1 to 5, got shape {:?}",
+                self.shape
+            ));
+        }
+        Ok(Shape::new(self.shape.iter().map(|&d| Some(d)).collect()))
+    }
+
+    pub(crate) fn weights(&self) -> Vec<WeightSpec> {
+        vec![WeightSpec::trainable("value", self.shape.clone())]
+    }
+}

@@ -7,17 +7,22 @@ mod core;
 mod merge;
 mod norm;
 mod pooling;
+mod preprocessing;
 mod reshaping;
 
 pub use activation::{Activation, ReluConfig};
-pub use conv::{ConvConfig, DepthwiseConvConfig, SeparableConvConfig};
-pub use core::{DType, DenseConfig, DropoutConfig, EmbeddingConfig, InputConfig, RescalingConfig};
+pub use conv::{ConvConfig, ConvTransposeConfig, DepthwiseConvConfig, SeparableConvConfig};
+pub use core::{
+    ConstantConfig, DType, DenseConfig, DropoutConfig, EmbeddingConfig, InputConfig,
+    RescalingConfig,
+};
 pub use merge::{MathConfig, MathOp, MergeKind, broadcast};
-pub use norm::{BatchNormConfig, LayerNormConfig, NormalizationConfig};
+pub use norm::{BatchNormConfig, LayerNormConfig, LrnConfig, NormalizationConfig};
 pub use pooling::{GlobalPoolConfig, PoolConfig, PoolKind};
+pub use preprocessing::{Fill, FillMode, Preprocessing, PreprocessingConfig};
 pub use reshaping::{
-    CroppingConfig, FlattenConfig, Interpolation, PermuteConfig, ReshapeConfig, UpSamplingConfig,
-    ZeroPaddingConfig,
+    CroppingConfig, FlattenConfig, Interpolation, PadConfig, PadMode, PermuteConfig, ReshapeConfig,
+    UpSamplingConfig, ZeroPaddingConfig,
 };
 
 use crate::graph::Graph;
@@ -260,6 +265,16 @@ pub enum Op {
     /// A whole model used as a layer (Keras nested `Functional`/`Sequential`). Its weights live
     /// in its own layers.
     Model(Box<Graph>),
+    /// Transposed convolution (ONNX `ConvTranspose`, Keras `Conv2DTranspose`).
+    ConvTranspose(ConvTransposeConfig),
+    /// A constant tensor operand (its weight `value`); takes no input.
+    Constant(ConstantConfig),
+    /// Padding of any axis after the batch, with a constant, reflected or repeated border.
+    Pad(PadConfig),
+    /// Local response normalisation across channels (ONNX `LRN`).
+    Lrn(LrnConfig),
+    /// Keras 3's image preprocessing layers (`Resizing`, `CenterCrop`, `RandomFlip`, ...).
+    Preprocessing(PreprocessingConfig),
 }
 
 impl Op {
@@ -318,7 +333,12 @@ impl Op {
             Op::Rescaling(_) => "Rescaling".into(),
             Op::Embedding(_) => "Embedding".into(),
             Op::Identity => "Identity".into(),
+            Op::Preprocessing(p) => p.type_name().into(),
             Op::Model(g) => g.class_name().into(),
+            Op::ConvTranspose(c) => nd("Conv", c.kernel_size.len(), "Transpose"),
+            Op::Constant(_) => "Constant".into(),
+            Op::Pad(_) => "Pad".into(),
+            Op::Lrn(_) => "LocalResponseNormalization".into(),
         }
     }
 
@@ -367,6 +387,7 @@ impl Op {
             Op::ZeroPadding(c) => c.infer(&one(inputs)?)?,
             Op::Cropping(c) => c.infer(&one(inputs)?)?,
             Op::UpSampling(c) => c.infer(&one(inputs)?)?,
+            Op::Preprocessing(c) => c.infer(&one(inputs)?)?,
             Op::Flatten(c) => c.infer(&one(inputs)?)?,
             Op::Reshape(c) => c.infer(&one(inputs)?)?,
             Op::Permute(c) => c.infer(&one(inputs)?)?,
@@ -379,6 +400,10 @@ impl Op {
             Op::Model(g) => {
                 return g.infer_outputs(inputs).map_err(|e| e.to_string());
             }
+            Op::ConvTranspose(c) => c.activation.output_shape(&c.infer(&one(inputs)?)?)?,
+            Op::Constant(c) => c.infer(inputs)?,
+            Op::Pad(c) => c.infer(&one(inputs)?)?,
+            Op::Lrn(c) => c.infer(&one(inputs)?)?,
         };
         Ok(vec![out])
     }
@@ -400,7 +425,27 @@ impl Op {
             Op::LayerNorm(c) => c.weights(first()?),
             Op::Normalization(c) => c.weights(first()?),
             Op::Embedding(c) => Ok(c.weights()),
+            Op::ConvTranspose(c) => c.weights(first()?),
+            Op::Constant(c) => Ok(c.weights()),
             _ => Ok(vec![]),
+        }
+    }
+
+    /// True for ops that own weights (nested models count when any inner layer does).
+    pub fn has_weights(&self) -> bool {
+        match self {
+            Op::Dense(_)
+            | Op::Conv(_)
+            | Op::DepthwiseConv(_)
+            | Op::SeparableConv(_)
+            | Op::BatchNorm(_)
+            | Op::LayerNorm(_)
+            | Op::Embedding(_)
+            | Op::ConvTranspose(_)
+            | Op::Constant(_) => true,
+            Op::Normalization(c) => c.mean.is_none() && c.variance.is_none(),
+            Op::Model(g) => g.layers.iter().any(|l| l.op.has_weights()),
+            _ => false,
         }
     }
 
@@ -411,6 +456,7 @@ impl Op {
             Op::Conv(c) => Some(c.activation),
             Op::DepthwiseConv(c) => Some(c.activation),
             Op::SeparableConv(c) => Some(c.activation),
+            Op::ConvTranspose(c) => Some(c.activation),
             _ => None,
         }
     }

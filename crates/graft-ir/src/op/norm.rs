@@ -103,3 +103,30 @@ impl NormalizationConfig {
         ])
     }
 }
+
+/// Local response normalisation across channels (ONNX `LRN`, AlexNet/GoogLeNet era):
+/// `y = x / (bias + alpha / size * sum(x^2 over a window of size channels))^beta`, the window
+/// spanning channels `c - floor((size - 1) / 2) ..= c + ceil((size - 1) / 2)`, clipped to the
+/// existing ones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LrnConfig {
+    pub size: usize,
+    pub alpha: f32,
+    pub beta: f32,
+    pub bias: f32,
+    pub data_format: super::DataFormat,
+}
+
+impl LrnConfig {
+    pub(crate) fn infer(&self, input: &Shape) -> Result<Shape, String> {
+        if self.size == 0 {
+            return Err("size must be positive".into());
+        }
+        if input.rank() < 3 {
+            return Err(format!(
+                "expects a (batch, channels, spatial...) input, got {input}"
+            ));
+        }
+        Ok(input.clone())
+    }
+}

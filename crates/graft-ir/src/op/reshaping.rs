@@ -205,3 +205,48 @@ impl UpSamplingConfig {
         })
     }
 }
+
+/// How [`PadConfig`] fills new cells.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PadMode {
+    /// A constant value.
+    Constant(f32),
+    /// Mirror without repeating the border cell (`[1, 2, 3]` padded by 2: `3, 2, 1, 2, 3, 2, 1`).
+    Reflect,
+    /// Repeat the border cell.
+    Edge,
+}
+
+/// ONNX `Pad` (and Keras' `ZeroPadding` generalised): `(before, after)` cells on each axis
+/// after the batch, in the value's logical order. Use [`ZeroPaddingConfig`] for zeros on
+/// spatial axes only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PadConfig {
+    /// One pair per axis after the batch.
+    pub pads: Vec<(usize, usize)>,
+    pub mode: PadMode,
+}
+
+impl PadConfig {
+    pub(crate) fn infer(&self, input: &Shape) -> Result<Shape, String> {
+        if input.rank() != self.pads.len() + 1 {
+            return Err(format!(
+                "has pads for {} axes after the batch, the input is {input}",
+                self.pads.len()
+            ));
+        }
+        let mut dims = vec![input.dims()[0]];
+        for (d, &(b, a)) in input.dims()[1..].iter().zip(&self.pads) {
+            if let Some(n) = d
+                && self.mode == PadMode::Reflect
+                && (b >= *n || a >= *n)
+            {
+                return Err(format!(
+                    "reflect padding ({b}, {a}) needs an axis longer than both, got {n}"
+                ));
+            }
+            dims.push(d.map(|n| n + b + a));
+        }
+        Ok(Shape::new(dims))
+    }
+}

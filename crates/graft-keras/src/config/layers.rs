@@ -247,7 +247,10 @@ pub fn layer_op(
         "Identity" | "Activity Regularization" | "ActivityRegularization" => Op::Identity,
         "TFOpLambda" => tf_op_lambda(cfg, calls)?,
         "Lambda" => return Err(LayerError::Lambda),
-        other => return Err(LayerError::Unknown(other.to_string())),
+        other => match super::preprocessing::preprocessing_op(other, cfg) {
+            Some(op) => op?,
+            None => return Err(LayerError::Unknown(other.to_string())),
+        },
     };
     Ok(op)
 }

@@ -4,6 +4,7 @@ mod activation;
 pub mod dialect;
 mod fields;
 mod layers;
+mod preprocessing;
 
 use graft_ir::{Graph, GraphKind, InputConfig, Layer, Node, Op, Shape, TensorRef};
 use serde_json::{Map, Value};
@@ -13,6 +14,9 @@ pub use dialect::Dialect;
 use dialect::{Call, parse_dtype, parse_inbound_nodes, parse_io_list};
 use fields::Fields;
 use layers::{LayerError, layer_op};
+
+#[cfg(test)]
+pub(crate) use activation::from_name as activation_from_name;
 
 /// A parsed model, plus the Keras class of every layer (the `.keras` weights file names its
 /// groups after classes).
@@ -223,7 +227,16 @@ fn parse_functional(config: &Map<String, Value>, dialect: Dialect) -> Result<Par
                 .iter()
                 .map(|c| Node {
                     inputs: c.tensors.clone(),
-                    training: c.training(),
+                    // Keras 3 records `training=False` on calls it builds symbolically (every
+                    // Dropout of keras.applications, `base(x, training=False)`), but its
+                    // Functional.call passes the outer `training` to every layer and nested
+                    // model, overriding the recorded value (measured with Keras 3.15.1: a
+                    // Dropout called with training=False drops when the model runs with
+                    // training=True). tf.keras 2 keeps the recorded value.
+                    training: match dialect {
+                        Dialect::Keras3 => None,
+                        Dialect::TfKeras2 => c.training(),
+                    },
                 })
                 .collect()
         };

@@ -2,7 +2,7 @@
 
 pub mod layout;
 pub mod legacy;
-mod slots;
+pub(crate) mod slots;
 pub mod v3;
 
 pub use legacy::Matching;

@@ -21,11 +21,19 @@ pub(crate) fn to_python_json(value: &Value) -> String {
 struct PythonFormatter;
 
 impl serde_json::ser::Formatter for PythonFormatter {
-    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         if first { Ok(()) } else { w.write_all(b", ") }
     }
 
-    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         if first { Ok(()) } else { w.write_all(b", ") }
     }
 
@@ -59,7 +67,11 @@ impl serde_json::ser::Formatter for PythonFormatter {
 /// shortest decimal that round-trips (`0.1`, not `0.10000000149011612`).
 pub(crate) fn f32_num(x: f32) -> Value {
     let shortest: f64 = format!("{x}").parse().unwrap_or(f64::from(x));
-    let v = if shortest as f32 == x { shortest } else { f64::from(x) };
+    let v = if shortest as f32 == x {
+        shortest
+    } else {
+        f64::from(x)
+    };
     serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
 }
 
@@ -75,7 +87,11 @@ pub(crate) fn usizes(v: &[usize]) -> Value {
 
 /// A shape with unknown dimensions as `null`.
 pub(crate) fn dims(v: &[Option<usize>]) -> Value {
-    Value::Array(v.iter().map(|d| d.map_or(Value::Null, Value::from)).collect())
+    Value::Array(
+        v.iter()
+            .map(|d| d.map_or(Value::Null, Value::from))
+            .collect(),
+    )
 }
 
 /// A layer's `dtype`: Keras 3 writes a `DTypePolicy` object, tf.keras a string.
