@@ -5,7 +5,7 @@
 # scripts/bench/augment.py with the pinned virtualenv (.venv, created by scripts/setup.sh --python).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-data}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 cd "$root"
 [ -x .venv/bin/python ] || bash scripts/setup.sh --python
 cargo build --release --manifest-path crates/graft-data/Cargo.toml --bench augment >&2
