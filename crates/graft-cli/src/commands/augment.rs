@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use graft::data::{AugmentOptions, ColorMode, FillMode, Interpolation, Shift, Subset, Zoom};
 
+use super::args::parse_size;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// The image folder: one subfolder per class, as flow_from_directory reads it.
@@ -127,17 +129,6 @@ fn parse_pair(s: &str) -> Result<(f64, f64), String> {
         .ok_or_else(|| format!("expected \"lo,hi\", got \"{s}\""))?;
     let num = |v: &str| v.trim().parse::<f64>().map_err(|e| format!("\"{v}\": {e}"));
     Ok((num(a)?, num(b)?))
-}
-
-fn parse_size(s: &str) -> Result<(usize, usize), String> {
-    let (h, w) = s
-        .split_once(',')
-        .ok_or_else(|| format!("expected \"HEIGHT,WIDTH\", got \"{s}\""))?;
-    let num = |v: &str| match v.trim().parse::<usize>() {
-        Ok(0) | Err(_) => Err(format!("\"{v}\" is not a positive size")),
-        Ok(n) => Ok(n),
-    };
-    Ok((num(h)?, num(w)?))
 }
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {

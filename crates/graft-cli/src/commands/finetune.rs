@@ -19,6 +19,7 @@ use graft::train::{
     Trainer, Verbosity,
 };
 
+use super::args::parse_size;
 use super::preprocess::Preprocess;
 use super::report::Confusion;
 
@@ -166,17 +167,6 @@ pub struct Args {
     /// Write the validation report (accuracy, per-class precision/recall, confusion matrix) as JSON.
     #[arg(long)]
     pub report_json: Option<PathBuf>,
-}
-
-fn parse_size(s: &str) -> Result<(usize, usize), String> {
-    let (h, w) = s
-        .split_once(',')
-        .ok_or_else(|| format!("expected \"HEIGHT,WIDTH\", got \"{s}\""))?;
-    let num = |v: &str| match v.trim().parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("\"{v}\" is not a positive size")),
-    };
-    Ok((num(h)?, num(w)?))
 }
 
 fn parse_pooling(s: &str) -> Result<HeadPooling, String> {

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod applications;
+pub mod args;
 pub mod augment;
 pub mod convert;
 pub mod demo;

@@ -9,6 +9,7 @@ use graft::Tensor;
 use graft::data::{ColorMode, DecodeOptions, Interpolation, WHITE_LIST_FORMATS, load_img};
 use serde_json::json;
 
+use super::args::parse_size;
 use super::finetune::image_size;
 use super::preprocess::Preprocess;
 use super::report::{Confusion, predicted};
@@ -65,17 +66,6 @@ pub struct EvaluateArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-fn parse_size(s: &str) -> Result<(usize, usize), String> {
-    let (h, w) = s
-        .split_once(',')
-        .ok_or_else(|| format!("expected \"HEIGHT,WIDTH\", got \"{s}\""))?;
-    let num = |v: &str| match v.trim().parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("\"{v}\" is not a positive size")),
-    };
-    Ok((num(h)?, num(w)?))
 }
 
 fn is_image(path: &Path) -> bool {
