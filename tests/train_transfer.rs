@@ -8,11 +8,10 @@
 use std::path::Path;
 
 use graft::data::{ClassMode, Flow, FlowFromDirectoryOptions, ImageDataGenerator};
-use graft::train::{
-    CompileOptions, FitOptions, Head, Loss, Metric, OptimizerConfig, Trainer, Verbosity,
-};
+use graft::train::{FitOptions, Head, Trainer, Verbosity};
 use graft::{Graph, Op};
 use graft_tests::synthetic::{NEW_SHAPES, write_folder};
+use graft_tests::tasks::compile_options;
 
 const SIZE: u32 = 32;
 const FROZEN_EPOCHS: usize = 8;
@@ -66,25 +65,22 @@ fn base_weights(graph: &Graph) -> Vec<(String, Vec<f32>)> {
         .collect()
 }
 
-/// Cut, head, freeze, train; unfreeze block 3, train more. Returns the final validation accuracy.
-fn transfer(base: &Graph, train: &Flow, val: &Flow) -> f64 {
+/// `base` cut at `features`, frozen, with a new softmax head (seeded), compiled with Adam 1e-2.
+fn frozen_base_with_head(base: &Graph, dropout: f32) -> Trainer {
     let cut = base.cut_at("features").expect("cut");
     let mut graph = Head::classifier(NEW_SHAPES.len())
-        .dropout(0.2)
+        .dropout(dropout)
         .seed(5)
         .attach(&cut)
         .expect("head");
     graph.freeze_until("features").expect("freeze");
     let model = graft::Model::new(graph, &graft::default_device()).expect("model");
-    let mut trainer = Trainer::compile(
-        model,
-        CompileOptions {
-            optimizer: OptimizerConfig::adam(1e-2),
-            loss: Loss::SparseCategoricalCrossentropy { from_logits: false },
-            metrics: vec![Metric::Accuracy],
-        },
-    )
-    .expect("compile");
+    Trainer::compile(model, compile_options(1e-2)).expect("compile")
+}
+
+/// Cut, head, freeze, train; unfreeze block 3, train more. Returns the final validation accuracy.
+fn transfer(base: &Graph, train: &Flow, val: &Flow) -> f64 {
+    let mut trainer = frozen_base_with_head(base, 0.2);
     let before = base_weights(&trainer.model().to_graph());
     let options = |initial_epoch, epochs| FitOptions {
         epochs,
@@ -173,23 +169,7 @@ fn feature_caching_matches_the_uncached_path() {
         )
         .expect("folder");
     let run = |cache: bool| {
-        let cut = backbone().cut_at("features").expect("cut");
-        let mut graph = Head::classifier(NEW_SHAPES.len())
-            .dropout(0.3)
-            .seed(5)
-            .attach(&cut)
-            .expect("head");
-        graph.freeze_until("features").expect("freeze");
-        let model = graft::Model::new(graph, &graft::default_device()).expect("model");
-        let mut trainer = Trainer::compile(
-            model,
-            CompileOptions {
-                optimizer: OptimizerConfig::adam(1e-2),
-                loss: Loss::SparseCategoricalCrossentropy { from_logits: false },
-                metrics: vec![Metric::Accuracy],
-            },
-        )
-        .expect("compile");
+        let mut trainer = frozen_base_with_head(&backbone(), 0.3);
         let history = trainer
             .fit(
                 &flow,

@@ -40,7 +40,9 @@ pub use graft_hub::Preprocessing;
 pub use mobilenet::{MobileNetConfig, MobileNetV2Config};
 pub use mobilenet_v3::MobileNetV3Config;
 pub use options::{Options, Pooling, Weights};
-pub use preprocess::{Prediction, decode_predictions, decode_predictions_with, preprocess_input};
+pub use preprocess::{
+    Prediction, decode_predictions, decode_predictions_with, preprocess_input, preprocess_pixels,
+};
 
 use graft_ir::Graph;
 

@@ -18,41 +18,51 @@ const TORCH_STD: [f32; 3] = [0.229, 0.224, 0.225];
 /// - [`Preprocessing::Torch`]: `x / 255`, minus the ImageNet mean, divided by its std;
 /// - [`Preprocessing::Identity`]: unchanged (MobileNetV3 rescales inside the model).
 pub fn preprocess_input(x: &Tensor, mode: Preprocessing) -> Result<Tensor> {
+    if matches!(mode, Preprocessing::Caffe | Preprocessing::Torch) {
+        let channels = x.shape().last().copied().unwrap_or(0);
+        if !(3..=4).contains(&x.shape().len()) || channels != 3 {
+            return Err(ApplicationError::Input {
+                function: "preprocess_input",
+                message: format!(
+                    "mode '{mode}' expects channels-last images with 3 channels, \
+                     (h, w, 3) or (n, h, w, 3); got shape {:?}",
+                    x.shape()
+                ),
+            });
+        }
+    }
     let mut data = x.data().to_vec();
+    preprocess_pixels(&mut data, mode);
+    Ok(Tensor::new(x.shape().to_vec(), data)?)
+}
+
+/// [`preprocess_input`] in place on interleaved channels-last values (one image or many; RGB
+/// triples for `caffe` and `torch`, where a trailing partial pixel is left alone). What an
+/// `ImageDataGenerator`'s `preprocessing_function` runs on each image.
+pub fn preprocess_pixels(data: &mut [f32], mode: Preprocessing) {
     match mode {
         Preprocessing::Identity => {}
         Preprocessing::Tf => {
-            for v in &mut data {
+            for v in data {
                 *v = *v / 127.5 - 1.0;
             }
         }
-        Preprocessing::Caffe | Preprocessing::Torch => {
-            let channels = x.shape().last().copied().unwrap_or(0);
-            if !(3..=4).contains(&x.shape().len()) || channels != 3 {
-                return Err(ApplicationError::Input {
-                    function: "preprocess_input",
-                    message: format!(
-                        "mode '{mode}' expects channels-last images with 3 channels, \
-                         (h, w, 3) or (n, h, w, 3); got shape {:?}",
-                        x.shape()
-                    ),
-                });
-            }
+        Preprocessing::Caffe => {
             for pixel in data.chunks_exact_mut(3) {
-                if mode == Preprocessing::Caffe {
-                    pixel.swap(0, 2);
-                    for (v, m) in pixel.iter_mut().zip(CAFFE_MEAN_BGR) {
-                        *v -= m;
-                    }
-                } else {
-                    for ((v, m), s) in pixel.iter_mut().zip(TORCH_MEAN).zip(TORCH_STD) {
-                        *v = (*v / 255.0 - m) / s;
-                    }
+                pixel.swap(0, 2);
+                for (v, m) in pixel.iter_mut().zip(CAFFE_MEAN_BGR) {
+                    *v -= m;
+                }
+            }
+        }
+        Preprocessing::Torch => {
+            for pixel in data.chunks_exact_mut(3) {
+                for ((v, m), s) in pixel.iter_mut().zip(TORCH_MEAN).zip(TORCH_STD) {
+                    *v = (*v / 255.0 - m) / s;
                 }
             }
         }
     }
-    Ok(Tensor::new(x.shape().to_vec(), data)?)
 }
 
 /// One guess of [`decode_predictions`]: Keras' `(class_name, class_description, score)`.

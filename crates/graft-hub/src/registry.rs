@@ -45,6 +45,21 @@ impl fmt::Display for Preprocessing {
     }
 }
 
+impl std::str::FromStr for Preprocessing {
+    type Err = String;
+
+    /// The names [`Preprocessing`] displays as: `caffe`, `tf`, `torch`, `none`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "caffe" => Ok(Preprocessing::Caffe),
+            "tf" => Ok(Preprocessing::Tf),
+            "torch" => Ok(Preprocessing::Torch),
+            "none" => Ok(Preprocessing::Identity),
+            other => Err(format!("\"{other}\": expected caffe, tf, torch or none")),
+        }
+    }
+}
+
 /// One pretrained weights file (a `[[weights]]` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

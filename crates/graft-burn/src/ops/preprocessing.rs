@@ -12,7 +12,9 @@ use burn::tensor::ops::{
     GridSampleOptions, GridSamplePaddingMode, InterpolateMode, InterpolateOptions,
 };
 use burn::tensor::{Int, Tensor, TensorData};
-use graft_ir::{Fill, FillMode, Interpolation, Preprocessing, PreprocessingConfig};
+use graft_ir::{
+    Fill, FillMode, Interpolation, Preprocessing, PreprocessingConfig, aspect_ratio_crop,
+};
 
 use crate::layers::{from_nchw, to_nchw};
 use crate::random::uniform;
@@ -145,11 +147,8 @@ fn flip_some(t: Tensor<4>, axis: usize) -> Tensor<4> {
 fn resize(t: Tensor<4>, size: [usize; 2], interpolation: Interpolation, crop: bool) -> Tensor<4> {
     let [_, _, h, w] = t.dims();
     let t = if crop {
-        let crop_h = ((w * size[0]) as f64 / size[1] as f64) as usize;
-        let crop_w = ((h * size[1]) as f64 / size[0] as f64) as usize;
-        let (crop_h, crop_w) = (crop_h.clamp(1, h), crop_w.clamp(1, w));
-        t.narrow(2, (h - crop_h) / 2, crop_h)
-            .narrow(3, (w - crop_w) / 2, crop_w)
+        let (start, crop) = aspect_ratio_crop([h, w], size);
+        t.narrow(2, start[0], crop[0]).narrow(3, start[1], crop[1])
     } else {
         t
     };

@@ -100,16 +100,13 @@ fn target_of(args: &Args) -> anyhow::Result<Target> {
     if let Some(t) = args.to {
         return Ok(t);
     }
-    let ext = args
-        .output
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    Ok(match ext.as_str() {
-        "onnx" => Target::Onnx,
-        "h5" | "hdf5" => Target::H5,
-        "keras" => Target::Keras,
-        _ => bail!(
+    // The extension table graft's savers use; convert writes whole models, so a `.weights.h5`
+    // name still gets a full `.h5`.
+    Ok(match graft::SaveFormat::from_path(&args.output) {
+        Ok(graft::SaveFormat::Onnx) => Target::Onnx,
+        Ok(graft::SaveFormat::KerasH5 | graft::SaveFormat::KerasWeights) => Target::H5,
+        Ok(graft::SaveFormat::Keras) => Target::Keras,
+        Err(_) => bail!(
             "{}: cannot tell the format from the extension; name it .onnx, .h5 or .keras, or \
              pass --to",
             args.output.display()

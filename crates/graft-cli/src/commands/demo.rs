@@ -12,13 +12,13 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use graft::applications::Preprocessing;
 use graft::data::{Shift, Zoom};
 use graft::train::HeadPooling;
 use graft::{SummaryOptions, Tensor};
 
 use super::finetune;
 use super::predict::{ImageModel, collect};
-use super::preprocess::Preprocess;
 
 static MODEL: &[u8] = include_bytes!("../../../../models/demo_backbone.h5");
 static SAMPLE_X: &[u8] = include_bytes!("../../../../models/demo_backbone.sample_x.npy");
@@ -143,7 +143,7 @@ fn fine_tune_and_export(out: &std::path::Path, quiet: bool) -> anyhow::Result<()
             force: true,
             cut_at: Some("features".into()),
             image_size: None,
-            preprocess: Preprocess::None,
+            preprocess: Preprocessing::Identity,
             pooling: HeadPooling::Average,
             dropout: 0.2,
             dense: vec![],
@@ -179,7 +179,7 @@ fn fine_tune_and_export(out: &std::path::Path, quiet: bool) -> anyhow::Result<()
     ));
     let mut images = vec![];
     collect(&data.join("val"), &mut images)?;
-    let graft_model = ImageModel::load(&keras, None, Preprocess::None)?;
+    let graft_model = ImageModel::load(&keras, None, Preprocessing::Identity)?;
     let x = graft_model.input(&images)?;
     let (ours, k) = graft_model.scores(&images)?;
     let tract = graft::onnx::runtime::TractModel::load(&onnx, &[x.shape().to_vec()])?;

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use graft::applications::{Preprocessing, preprocess_pixels};
 use graft::data::{
     ClassMode, Flow, FlowFromDirectoryOptions, ImageDataGenerator, Shift, Subset, Zoom,
 };
@@ -20,7 +21,6 @@ use graft::train::{
 };
 
 use super::args::parse_size;
-use super::preprocess::Preprocess;
 use super::report::Confusion;
 
 #[derive(clap::Args)]
@@ -65,7 +65,7 @@ pub struct Args {
     /// Input preprocessing, as keras.applications' preprocess_input: caffe, tf, torch or none
     /// (the base's own layers, such as a Rescaling, still apply).
     #[arg(long, default_value = "none")]
-    pub preprocess: Preprocess,
+    pub preprocess: Preprocessing,
 
     /// How the head reduces the feature map: avg, max or flatten.
     #[arg(long, default_value = "avg", value_parser = parse_pooling)]
@@ -254,8 +254,8 @@ fn load_data(args: &Args, size: (usize, usize)) -> anyhow::Result<Data> {
     let base = || {
         let g = ImageDataGenerator::new();
         match preprocess {
-            Preprocess::None => g,
-            p => g.preprocessing_function(move |x, _| p.apply(x)),
+            Preprocessing::Identity => g,
+            p => g.preprocessing_function(move |x, _| preprocess_pixels(x, p)),
         }
     };
     let split = args.validation_split.unwrap_or(0.0);
@@ -335,7 +335,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         .with_context(|| format!("--cut-at: {}", args.base.display()))?;
     let size = match args.image_size {
         Some(s) => s,
-        None => image_size(&cut).with_context(|| {
+        None => image_input(&cut).and_then(|i| i.size).with_context(|| {
             format!(
                 "{}: the input size is not fixed; give --image-size HEIGHT,WIDTH",
                 args.base.display()
@@ -403,14 +403,15 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     ));
+    // Keras' callbacks watch val_loss when there is validation data.
+    let monitor = if data.val.is_some() {
+        "val_loss"
+    } else {
+        "loss"
+    };
     let callbacks = |phase: &str| -> Vec<Box<dyn Callback>> {
         let mut cbs: Vec<Box<dyn Callback>> = vec![];
         if let Some(patience) = args.early_stopping {
-            let monitor = if data.val.is_some() {
-                "val_loss"
-            } else {
-                "loss"
-            };
             cbs.push(Box::new(
                 EarlyStopping::new(monitor)
                     .patience(patience)
@@ -418,11 +419,6 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             ));
         }
         if let Some(template) = &args.checkpoint {
-            let monitor = if data.val.is_some() {
-                "val_loss"
-            } else {
-                "loss"
-            };
             cbs.push(Box::new(
                 graft::model_checkpoint(template.clone())
                     .monitor(monitor)
@@ -492,23 +488,32 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The input's (height, width) when the model has one image input of fixed size.
-pub fn image_size(graph: &Graph) -> Option<(usize, usize)> {
+/// A model's single image input: its layout and, when fixed, its (height, width).
+pub struct ImageInput {
+    /// NCHW (ONNX/PyTorch) rather than NHWC (Keras).
+    pub channels_first: bool,
+    pub size: Option<(usize, usize)>,
+}
+
+/// The image input of a model with one rank-4 input. The layout is NHWC unless the channel
+/// count (at most 4) sits second and not last.
+pub fn image_input(graph: &Graph) -> Option<ImageInput> {
     let [input] = graph.inputs.as_slice() else {
         return None;
     };
     let Op::Input(config) = &graph.layer(&input.layer)?.op else {
         return None;
     };
-    let dims = config.shape.dims();
-    // NHWC for Keras models, NCHW for ONNX ones: the channel axis is the small one.
-    match dims {
-        [_, a, b, c] => {
-            let (a, b, c) = ((*a)?, (*b)?, (*c)?);
-            if c <= 4 { Some((a, b)) } else { Some((b, c)) }
-        }
-        _ => None,
-    }
+    let &[_, d1, d2, d3] = config.shape.dims() else {
+        return None;
+    };
+    let small = |d: Option<usize>| d.is_some_and(|c| c <= 4);
+    let channels_first = small(d1) && !small(d3);
+    let (h, w) = if channels_first { (d2, d3) } else { (d1, d2) };
+    Some(ImageInput {
+        channels_first,
+        size: h.zip(w),
+    })
 }
 
 /// Makes the last `n` weighted layers of the base trainable; returns their names.

@@ -8,7 +8,6 @@ pub mod demo;
 pub mod download;
 pub mod finetune;
 pub mod predict;
-pub mod preprocess;
 pub mod report;
 pub mod run;
 pub mod summary;

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use graft::Tensor;
+use graft::applications::{Preprocessing, preprocess_pixels};
 use graft::data::{ColorMode, DecodeOptions, Interpolation, WHITE_LIST_FORMATS, load_img};
 use serde_json::json;
 
 use super::args::parse_size;
-use super::finetune::image_size;
-use super::preprocess::Preprocess;
+use super::finetune::image_input;
 use super::report::{Confusion, predicted};
 
 /// Images per forward pass.
@@ -36,7 +36,7 @@ pub struct PredictArgs {
 
     /// Input preprocessing: caffe, tf, torch or none (as in training).
     #[arg(long, default_value = "none")]
-    pub preprocess: Preprocess,
+    pub preprocess: Preprocessing,
 
     /// Resize images to "HEIGHT,WIDTH" (default: the model's input size).
     #[arg(long, value_parser = parse_size)]
@@ -57,7 +57,7 @@ pub struct EvaluateArgs {
 
     /// Input preprocessing: caffe, tf, torch or none (as in training).
     #[arg(long, default_value = "none")]
-    pub preprocess: Preprocess,
+    pub preprocess: Preprocessing,
 
     /// Resize images to "HEIGHT,WIDTH" (default: the model's input size).
     #[arg(long, value_parser = parse_size)]
@@ -100,37 +100,26 @@ pub struct ImageModel {
     model: graft::Model,
     size: (usize, usize),
     channels_first: bool,
-    preprocess: Preprocess,
+    preprocess: Preprocessing,
 }
 
 impl ImageModel {
     pub fn load(
         path: &Path,
         size: Option<(usize, usize)>,
-        preprocess: Preprocess,
+        preprocess: Preprocessing,
     ) -> anyhow::Result<Self> {
         let graph = graft::load_graph(path)?;
-        let dims = graph
-            .inputs
-            .first()
-            .and_then(|r| graph.layer(&r.layer))
-            .and_then(|l| match &l.op {
-                graft::Op::Input(c) => Some(c.shape.dims().to_vec()),
-                _ => None,
-            })
-            .with_context(|| format!("{}: the model has no input", path.display()))?;
-        if dims.len() != 4 || graph.inputs.len() != 1 {
-            bail!(
+        let input = image_input(&graph).with_context(|| {
+            format!(
                 "{}: not an image model (one input of rank 4 expected)",
                 path.display()
-            );
-        }
-        // NHWC unless the channel count sits second (an ONNX/PyTorch model).
-        let channels_first =
-            matches!(dims[1], Some(c) if c <= 4) && !matches!(dims[3], Some(c) if c <= 4);
+            )
+        })?;
+        let channels_first = input.channels_first;
         let size = match size {
             Some(s) => s,
-            None => image_size(&graph).with_context(|| {
+            None => input.size.with_context(|| {
                 format!(
                     "{}: the input size is not fixed; give --image-size HEIGHT,WIDTH",
                     path.display()
@@ -160,7 +149,7 @@ impl ImageModel {
                 &DecodeOptions::default(),
             )?;
             let mut x = img.to_f32();
-            self.preprocess.apply(&mut x);
+            preprocess_pixels(&mut x, self.preprocess);
             pixels.extend(x);
         }
         let x = Tensor::new(vec![images.len(), h, w, 3], pixels)?;

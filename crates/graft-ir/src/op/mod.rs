@@ -19,7 +19,7 @@ pub use core::{
 pub use merge::{MathConfig, MathOp, MergeKind, broadcast};
 pub use norm::{BatchNormConfig, LayerNormConfig, LrnConfig, NormalizationConfig};
 pub use pooling::{GlobalPoolConfig, PoolConfig, PoolKind};
-pub use preprocessing::{Fill, FillMode, Preprocessing, PreprocessingConfig};
+pub use preprocessing::{Fill, FillMode, Preprocessing, PreprocessingConfig, aspect_ratio_crop};
 pub use reshaping::{
     CroppingConfig, FlattenConfig, Interpolation, PadConfig, PadMode, PermuteConfig, ReshapeConfig,
     UpSamplingConfig, ZeroPaddingConfig,

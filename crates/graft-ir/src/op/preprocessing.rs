@@ -93,6 +93,15 @@ pub enum Preprocessing {
     },
 }
 
+/// The centred window `(start, size)`, per spatial axis, that Keras' `crop_to_aspect_ratio`
+/// keeps of an `input` (height, width) image before resizing it to `target` (height, width).
+pub fn aspect_ratio_crop(input: [usize; 2], target: [usize; 2]) -> ([usize; 2], [usize; 2]) {
+    let [h, w] = input;
+    let crop_h = (((w * target[0]) as f64 / target[1] as f64) as usize).clamp(1, h);
+    let crop_w = (((h * target[1]) as f64 / target[0] as f64) as usize).clamp(1, w);
+    ([(h - crop_h) / 2, (w - crop_w) / 2], [crop_h, crop_w])
+}
+
 /// A preprocessing layer's configuration.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PreprocessingConfig {

@@ -9,74 +9,60 @@ use super::fields::Fields;
 
 /// The op for `class`, or `None` when `class` is not a preprocessing layer.
 pub fn preprocessing_op(class: &str, cfg: &Fields) -> Option<Result<Op, String>> {
-    let kind = match class {
-        "Resizing" => resizing(cfg),
-        "CenterCrop" => (|| {
-            Ok(Preprocessing::CenterCrop {
-                height: cfg.usize("height")?,
-                width: cfg.usize("width")?,
-            })
-        })(),
-        "RandomFlip" => match cfg.str_or("mode", "horizontal_and_vertical") {
-            Ok("horizontal") => Ok(Preprocessing::RandomFlip {
-                horizontal: true,
-                vertical: false,
-            }),
-            Ok("vertical") => Ok(Preprocessing::RandomFlip {
-                horizontal: false,
-                vertical: true,
-            }),
-            Ok("horizontal_and_vertical") => Ok(Preprocessing::RandomFlip {
-                horizontal: true,
-                vertical: true,
-            }),
-            Ok(other) => Err(format!("unknown mode '{other}'")),
-            Err(e) => Err(e),
-        },
-        "RandomRotation" => (|| {
-            Ok(Preprocessing::RandomRotation {
-                factor: range(cfg, "factor", false)?,
-                fill: fill(cfg)?,
-            })
-        })(),
-        "RandomZoom" => (|| {
-            let width_factor = match cfg.get("width_factor") {
-                None | Some(Value::Null) => None,
-                Some(_) => Some(range(cfg, "width_factor", false)?),
-            };
-            Ok(Preprocessing::RandomZoom {
-                height_factor: range(cfg, "height_factor", false)?,
-                width_factor,
-                fill: fill(cfg)?,
-            })
-        })(),
-        "RandomTranslation" => (|| {
-            Ok(Preprocessing::RandomTranslation {
-                height_factor: range(cfg, "height_factor", false)?,
-                width_factor: range(cfg, "width_factor", false)?,
-                fill: fill(cfg)?,
-            })
-        })(),
-        "RandomContrast" => (|| {
-            Ok(Preprocessing::RandomContrast {
-                factor: range(cfg, "factor", true)?,
-                value_range: value_range(cfg)?,
-            })
-        })(),
-        "RandomBrightness" => (|| {
-            Ok(Preprocessing::RandomBrightness {
-                factor: range(cfg, "factor", false)?,
-                value_range: value_range(cfg)?,
-            })
-        })(),
-        _ => return None,
-    };
-    Some(kind.and_then(|kind| {
+    kind(class, cfg).transpose().map(|kind| {
         Ok(Op::Preprocessing(PreprocessingConfig {
-            kind,
+            kind: kind?,
             data_format: cfg.data_format()?,
             seed: cfg.opt_f64("seed")?.map(|s| s as u64),
         }))
+    })
+}
+
+fn kind(class: &str, cfg: &Fields) -> Result<Option<Preprocessing>, String> {
+    Ok(Some(match class {
+        "Resizing" => resizing(cfg)?,
+        "CenterCrop" => Preprocessing::CenterCrop {
+            height: cfg.usize("height")?,
+            width: cfg.usize("width")?,
+        },
+        "RandomFlip" => {
+            let (horizontal, vertical) = match cfg.str_or("mode", "horizontal_and_vertical")? {
+                "horizontal" => (true, false),
+                "vertical" => (false, true),
+                "horizontal_and_vertical" => (true, true),
+                other => return Err(format!("unknown mode '{other}'")),
+            };
+            Preprocessing::RandomFlip {
+                horizontal,
+                vertical,
+            }
+        }
+        "RandomRotation" => Preprocessing::RandomRotation {
+            factor: range(cfg, "factor", false)?,
+            fill: fill(cfg)?,
+        },
+        "RandomZoom" => Preprocessing::RandomZoom {
+            height_factor: range(cfg, "height_factor", false)?,
+            width_factor: match cfg.get("width_factor") {
+                None | Some(Value::Null) => None,
+                Some(_) => Some(range(cfg, "width_factor", false)?),
+            },
+            fill: fill(cfg)?,
+        },
+        "RandomTranslation" => Preprocessing::RandomTranslation {
+            height_factor: range(cfg, "height_factor", false)?,
+            width_factor: range(cfg, "width_factor", false)?,
+            fill: fill(cfg)?,
+        },
+        "RandomContrast" => Preprocessing::RandomContrast {
+            factor: range(cfg, "factor", true)?,
+            value_range: value_range(cfg)?,
+        },
+        "RandomBrightness" => Preprocessing::RandomBrightness {
+            factor: range(cfg, "factor", false)?,
+            value_range: value_range(cfg)?,
+        },
+        _ => return Ok(None),
     }))
 }
 

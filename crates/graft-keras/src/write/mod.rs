@@ -118,23 +118,9 @@ pub fn save_model(
             ".keras archives are Keras 3's format; write tf.keras 2 models as legacy .h5".into(),
         )));
     }
-    atomic::check_target(path, options.overwrite).map_err(wrap)?;
-    let prepared = prepare(graph, options.dialect).map_err(wrap)?;
-    let written = describe(
-        &prepared.graph,
-        &model_name(graph, options.dialect),
-        true,
-        options.dialect,
-        "",
-    )
-    .map_err(wrap)?;
-    write_file(path, options, |file| match options.format {
-        KerasFormat::LegacyH5 => legacy_h5::write_model(file, &written, options.dialect),
-        KerasFormat::KerasV3 => keras_zip::write_archive(file, path, &written),
-    })
-    .map_err(wrap)?;
-    Ok(SaveReport {
-        notes: prepared.notes,
+    write_described(graph, path, options, |file, written| match options.format {
+        KerasFormat::LegacyH5 => legacy_h5::write_model(file, written, options.dialect),
+        KerasFormat::KerasV3 => keras_zip::write_archive(file, path, written),
     })
 }
 
@@ -147,6 +133,21 @@ pub fn save_weights(
     options: &SaveOptions,
 ) -> Result<SaveReport, KerasError> {
     let path = path.as_ref();
+    write_described(graph, path, options, |file, written| match options.format {
+        KerasFormat::LegacyH5 => legacy_h5::write_weights(file, written, options.dialect),
+        KerasFormat::KerasV3 => keras_zip::write_weights(file, written, options.dialect),
+    })
+}
+
+/// What [`save_model`] and [`save_weights`] share: refuse an existing target (unless
+/// overwriting), legalise the graph for the dialect, describe it as Keras would, and let `write`
+/// fill a temporary file that is renamed into place when complete.
+fn write_described(
+    graph: &Graph,
+    path: &Path,
+    options: &SaveOptions,
+    write: impl FnOnce(&Path, &model_json::Written<'_>) -> Result<(), Reason>,
+) -> Result<SaveReport, KerasError> {
     let wrap = |r| KerasError::new(path, r);
     atomic::check_target(path, options.overwrite).map_err(wrap)?;
     let prepared = prepare(graph, options.dialect).map_err(wrap)?;
@@ -158,11 +159,7 @@ pub fn save_weights(
         "",
     )
     .map_err(wrap)?;
-    write_file(path, options, |file| match options.format {
-        KerasFormat::LegacyH5 => legacy_h5::write_weights(file, &written, options.dialect),
-        KerasFormat::KerasV3 => keras_zip::write_weights(file, &written, options.dialect),
-    })
-    .map_err(wrap)?;
+    write_file(path, options, |file| write(file, &written)).map_err(wrap)?;
     Ok(SaveReport {
         notes: prepared.notes,
     })

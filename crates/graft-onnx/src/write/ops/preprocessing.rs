@@ -2,7 +2,7 @@
 //! (an exported model is for inference), `Resizing` is `Resize` (after a `Slice` when it crops to
 //! the aspect ratio) and `CenterCrop` a `Slice`, channels-first.
 
-use graft_ir::{DataFormat, Interpolation, Preprocessing, PreprocessingConfig};
+use graft_ir::{DataFormat, Interpolation, Preprocessing, PreprocessingConfig, aspect_ratio_crop};
 
 use super::Cx;
 use crate::write::builder::A;
@@ -29,11 +29,8 @@ pub(crate) fn lower(cx: &mut Cx, p: &PreprocessingConfig) -> Result<(), String> 
             crop_to_aspect_ratio,
         } => {
             let x = if *crop_to_aspect_ratio {
-                // Keras' arithmetic, as in the executor.
-                let crop_h = ((w * height) as f64 / *width as f64) as usize;
-                let crop_w = ((h * width) as f64 / *height as f64) as usize;
-                let (ch, cw) = (crop_h.clamp(1, h), crop_w.clamp(1, w));
-                slice(cx, &x, [(h - ch) / 2, (w - cw) / 2], [ch, cw], true)
+                let (start, size) = aspect_ratio_crop([h, w], [*height, *width]);
+                slice(cx, &x, start, size, true)
             } else {
                 x
             };
