@@ -53,3 +53,47 @@ fn reference_files_beside_the_broken_ones_load() {
         graft::load_graph(root.join(file)).unwrap_or_else(|e| panic!("{e}"));
     }
 }
+
+/// A file another process holds an exclusive `flock` on still loads. This is what a child
+/// process spawned while graft was writing a checkpoint leaves behind (HDF5 opens without
+/// `O_CLOEXEC`, so the child inherits the descriptor and its lock): before graft opened files
+/// without HDF5's lock, reading the finished checkpoint failed with "unable to lock file,
+/// errno = 11" (seen in CI, `model_checkpoint_writes_keras_and_onnx_files`).
+#[test]
+fn a_file_locked_by_another_process_still_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("locked.h5");
+    std::fs::copy(
+        fixtures()
+            .join("keras")
+            .join("errors")
+            .join("keras3_reference.h5"),
+        &file,
+    )
+    .unwrap();
+    let mut holder = std::process::Command::new("flock")
+        .arg("--exclusive")
+        .arg(&file)
+        .args(["sleep", "60"])
+        .spawn()
+        .expect("flock(1) from util-linux");
+    // Wait until the lock is really held: a non-blocking shared lock then fails.
+    let held = (0..200).any(|_| {
+        let free = std::process::Command::new("flock")
+            .args(["--shared", "--nonblock"])
+            .arg(&file)
+            .arg("true")
+            .status()
+            .unwrap()
+            .success();
+        if free {
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        !free
+    });
+    let loaded = graft::load_graph(&file);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(held, "flock never took the lock");
+    loaded.unwrap_or_else(|e| panic!("a locked file did not load: {e}"));
+}

@@ -11,7 +11,8 @@ use crate::error::Reason;
 /// HDF5's file signature.
 const HDF5_MAGIC: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
 
-/// Opens an HDF5 file read-only, with a clear error for files that are not HDF5 at all.
+/// Opens an HDF5 file read-only, with a clear error for files that are not HDF5 at all, and
+/// without HDF5's file lock (see [`create`]).
 pub(crate) fn open(path: &Path) -> Result<hdf5::File, Reason> {
     let mut head = [0u8; 8];
     let n = {
@@ -31,7 +32,25 @@ pub(crate) fn open(path: &Path) -> Result<hdf5::File, Reason> {
     if n == head.len() && &head != HDF5_MAGIC && !has_late_signature(path) {
         return Err(Reason::NotHdf5);
     }
-    hdf5::File::open(path).map_err(|e| Reason::Hdf5(format!("cannot open: {e}")))
+    hdf5::File::with_options()
+        .with_fapl(|fapl| fapl.file_locking(false))
+        .open(path)
+        .map_err(|e| Reason::Hdf5(format!("cannot open: {e}")))
+}
+
+/// Creates a new HDF5 file for writing (truncating one left at `path`), without HDF5's file lock.
+///
+/// Why no lock: HDF5 takes an `flock` on every file it opens, and opens without `O_CLOEXEC`, so
+/// a process spawned while a file is open (a test harness, a data-loader helper, a user's
+/// `Command`) inherits the descriptor and keeps the lock until it exits. Reading the finished
+/// file then fails with "unable to lock file, errno = 11". graft only writes to fresh temporary
+/// files that it renames into place and only reads complete files, so the lock protects nothing
+/// here (h5py users set `HDF5_USE_FILE_LOCKING=FALSE` for the same reason).
+pub(crate) fn create(path: &Path) -> Result<hdf5::File, Reason> {
+    hdf5::File::with_options()
+        .with_fapl(|fapl| fapl.file_locking(false))
+        .create(path)
+        .map_err(|e| Reason::Hdf5(format!("cannot create: {e}")))
 }
 
 fn has_late_signature(path: &Path) -> bool {

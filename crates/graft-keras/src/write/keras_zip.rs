@@ -62,7 +62,7 @@ pub(crate) fn write_archive(file: &Path, target: &Path, w: &Written) -> Result<(
 
 /// Writes Keras 3's weights layout to `file` (a new, empty file).
 pub(crate) fn write_weights(file: &Path, w: &Written, dialect: Dialect) -> Result<(), Reason> {
-    let f = hdf5::File::create(file).map_err(h5)?;
+    let f = crate::hdf5io::create(file)?;
     {
         let vars = f.create_group("vars").map_err(h5)?;
         str_attr(&vars, "name", &w.name, true)?;

@@ -14,7 +14,7 @@ use crate::error::Reason;
 
 /// Writes a whole model to `file` (a new, empty file).
 pub(crate) fn write_model(file: &Path, w: &Written, dialect: Dialect) -> Result<(), Reason> {
-    let f = hdf5::File::create(file).map_err(h5)?;
+    let f = crate::hdf5io::create(file)?;
     {
         str_attr(&f, "backend", BACKEND, true)?;
         str_attr(&f, "keras_version", keras_version(dialect), true)?;
@@ -28,7 +28,7 @@ pub(crate) fn write_model(file: &Path, w: &Written, dialect: Dialect) -> Result<
 
 /// Writes the weights of a model to `file` in `save_weights`' layout (a new, empty file).
 pub(crate) fn write_weights(file: &Path, w: &Written, dialect: Dialect) -> Result<(), Reason> {
-    let f = hdf5::File::create(file).map_err(h5)?;
+    let f = crate::hdf5io::create(file)?;
     write_weights_group(&f, w, dialect)?;
     f.close().map_err(h5)
 }
