@@ -114,6 +114,22 @@ impl Application {
             .find(|a| a.name().eq_ignore_ascii_case(name.trim()))
     }
 
+    /// The same architecture with the width multiplier `alpha` (Keras' `alpha=`); `None` for
+    /// the architectures that have none (all but the MobileNets).
+    pub fn with_alpha(self, alpha: f64) -> Option<Application> {
+        Some(match self {
+            Application::MobileNet(c) => Application::MobileNet(MobileNetConfig { alpha, ..c }),
+            Application::MobileNetV2(_) => Application::MobileNetV2(MobileNetV2Config { alpha }),
+            Application::MobileNetV3Small(c) => {
+                Application::MobileNetV3Small(MobileNetV3Config { alpha, ..c })
+            }
+            Application::MobileNetV3Large(c) => {
+                Application::MobileNetV3Large(MobileNetV3Config { alpha, ..c })
+            }
+            _ => return None,
+        })
+    }
+
     /// Keras' builder name (`"ResNet50V2"`), also the registry's `architecture`.
     pub fn name(&self) -> &'static str {
         match self {

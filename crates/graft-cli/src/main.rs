@@ -40,6 +40,8 @@ enum Command {
     Applications(commands::applications::Args),
     /// Download a registry file or a URL into graft's verified cache and print its path.
     Download(commands::download::Args),
+    /// Draw a model's layer graph (SVG, PNG, DOT; no Graphviz needed) or a history's training curves.
+    Plot(commands::plot::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Command::Augment(args) => commands::augment::run(args, cli.quiet),
         Command::Applications(args) => commands::applications::run(args, cli.quiet),
         Command::Download(args) => commands::download::run(args, cli.quiet),
+        Command::Plot(args) => commands::plot::run(args, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -40,6 +40,10 @@ fn demo_imports_runs_and_matches_keras() {
         "finetuned.keras",
         "history.json",
         "report.json",
+        "labels.txt",
+        "report/index.html",
+        "report/curves.png",
+        "report/confusion_matrix.png",
     ] {
         assert!(dir.path().join(f).exists(), "{f} missing");
     }
@@ -403,10 +407,18 @@ fn finetune_trains_exports_and_reports_and_predict_agrees() {
         &p("h.json"),
         "--report-json",
         &p("r.json"),
+        "--report",
+        &p("report"),
+        "--labels-out",
+        &p("labels.txt"),
         "--seed",
         "3",
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(p("labels.txt")).unwrap(),
+        "diamond\ndots\nring\nstripes\n"
+    );
     let stdout = text(&o.stdout);
     assert!(stdout.contains("confusion matrix"), "{stdout}");
     let history: serde_json::Value =
@@ -420,16 +432,19 @@ fn finetune_trains_exports_and_reports_and_predict_agrees() {
         serde_json::from_str(&std::fs::read_to_string(p("r.json")).unwrap()).unwrap();
     let accuracy = report["accuracy"].as_f64().unwrap();
     assert!(accuracy >= 0.7, "validation accuracy {accuracy}");
+    check_html_report(&root.join("report"), &report, true);
 
     // `graft evaluate` on each export reproduces the report's accuracy.
     for model in ["m.onnx", "m.keras"] {
-        let o = graft(&["evaluate", &p(model), &p("val"), "--json"]);
+        let dir = p(&format!("eval-{model}"));
+        let o = graft(&["evaluate", &p(model), &p("val"), "--json", "--report", &dir]);
         assert!(o.status.success(), "{}", text(&o.stderr));
         let eval: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(
             eval["confusion_matrix"], report["confusion_matrix"],
             "{model}"
         );
+        check_html_report(Path::new(&dir), &eval, false);
     }
     // `graft predict` gives every image one top class, the same from both exports.
     let tops = |model: &str| -> Vec<String> {
@@ -472,6 +487,128 @@ print(json.dumps([int(v) for v in y.argmax(axis=1)]))
     let ort: Vec<u64> = serde_json::from_slice(&o.stdout).unwrap();
     let ours: Vec<u64> = onnx.iter().map(|c| c.parse().unwrap()).collect();
     assert_eq!(ours, ort, "graft predict vs onnxruntime top-1");
+}
+
+/// The HTML report shows what the JSON report says: accuracy, one thumbnail per misclassified
+/// image, the curves and the matrix inline, the summary; the plots are also files.
+fn check_html_report(dir: &Path, report: &serde_json::Value, curves: bool) {
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    let matrix: Vec<Vec<u64>> = serde_json::from_value(report["confusion_matrix"].clone()).unwrap();
+    let total: u64 = matrix.iter().flatten().sum();
+    let right: u64 = (0..matrix.len()).map(|i| matrix[i][i]).sum();
+    assert!(
+        html.contains(&format!("({right} of {total} images)")),
+        "accuracy line missing"
+    );
+    let wrong = (total - right) as usize;
+    assert!(html.contains(&format!("Misclassified images ({wrong})")));
+    assert_eq!(html.matches("data:image/png;base64,").count(), wrong);
+    assert_eq!(
+        html.matches("<svg").count(),
+        1 + curves as usize,
+        "curves and matrix inline"
+    );
+    assert!(html.contains("Total params"), "summary table missing");
+    assert!(!html.contains("<script"), "self-contained, no scripts");
+    for name in ["curves", "confusion_matrix"] {
+        if name == "curves" && !curves {
+            assert!(!dir.join("curves.svg").exists());
+            continue;
+        }
+        let svg = std::fs::read_to_string(dir.join(format!("{name}.svg"))).unwrap();
+        assert!(svg.contains("<svg"), "{name}.svg");
+        let png = std::fs::read(dir.join(format!("{name}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name}.png");
+    }
+}
+
+#[test]
+fn plot_draws_layer_graphs_and_histories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |name: &str| tmp.path().join(name).display().to_string();
+    let model = fixture("keras3/nested_frozen/model.h5")
+        .display()
+        .to_string();
+    let o = graft(&[
+        "plot",
+        &model,
+        "-o",
+        &p("m.dot"),
+        "--show-shapes",
+        "--show-layer-names",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let dot = std::fs::read_to_string(p("m.dot")).unwrap();
+    assert!(dot.starts_with("digraph"), "{dot}");
+    assert!(dot.contains("->"), "no edges: {dot}");
+    assert!(dot.contains("(None, "), "no shapes: {dot}");
+
+    // Collapsed vs expanded nested model: expanding draws more boxes.
+    let boxes = |args: &[&str]| {
+        let mut all = vec!["plot", model.as_str(), "-o"];
+        let out = p("n.dot");
+        all.push(&out);
+        all.extend_from_slice(args);
+        let o = graft(&all);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        std::fs::read_to_string(p("n.dot"))
+            .unwrap()
+            .matches("label=")
+            .count()
+    };
+    assert!(boxes(&["--expand-nested"]) > boxes(&[]));
+
+    let o = graft(&[
+        "plot",
+        &model,
+        "-o",
+        &p("m.png"),
+        "--rankdir",
+        "LR",
+        "--dpi",
+        "96",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let png = std::fs::read(p("m.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let (w, h) = graft_free_png_size(Path::new(&p("m.png")));
+    assert!(w > h, "LR should be wider than tall: {w}x{h}");
+    let o = graft(&["plot", &model, "-o", &p("m.svg")]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        std::fs::read_to_string(p("m.svg"))
+            .unwrap()
+            .contains("<svg")
+    );
+
+    std::fs::write(
+        p("h.json"),
+        r#"{"epoch": [0, 1, 2], "loss": [1.2, 0.8, 0.5], "val_loss": [1.3, 0.9, 0.7],
+           "accuracy": [0.4, 0.6, 0.8], "val_accuracy": [0.3, 0.5, 0.7]}"#,
+    )
+    .unwrap();
+    let o = graft(&["plot", &p("h.json"), "-o", &p("curves.svg")]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let svg = std::fs::read_to_string(p("curves.svg")).unwrap();
+    assert!(svg.contains("loss") && svg.contains("accuracy") && svg.contains("validation"));
+
+    // Bad input: one line, nothing written.
+    for (args, expected) in [
+        (vec!["plot", model.as_str(), "-o", "x.gif"], "x.gif"),
+        (vec!["plot", "missing.h5", "-o", "y.svg"], "missing.h5"),
+    ] {
+        let o = graft(&args);
+        let err = text(&o.stderr);
+        assert!(
+            !o.status.success() && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    std::fs::write(p("bad.json"), r#"{"loss": "high"}"#).unwrap();
+    let o = graft(&["plot", &p("bad.json"), "-o", &p("bad.svg")]);
+    assert!(!o.status.success() && text(&o.stderr).contains("\"loss\""));
+    assert!(!Path::new(&p("bad.svg")).exists());
 }
 
 #[test]
@@ -531,4 +668,34 @@ fn finetune_rejects_bad_arguments_before_training() {
         assert!(err.contains(expected), "{extra:?}: {err}");
     }
     assert!(!root.join("a.onnx").exists() && !root.join("c.onnx").exists());
+
+    // --base: neither a file nor an application; --weights with a model file.
+    let o = graft(&[
+        "finetune",
+        "--base",
+        "ResNet49",
+        "--data",
+        &p("train"),
+        "--out",
+        &p("d.onnx"),
+    ]);
+    let err = text(&o.stderr);
+    assert!(!o.status.success() && err.lines().count() == 1, "{err}");
+    assert!(
+        err.contains("ResNet49") && err.contains("MobileNetV2"),
+        "{err}"
+    );
+    let o = graft(&[
+        "finetune",
+        "--base",
+        &base,
+        "--weights",
+        "imagenet",
+        "--data",
+        &p("train"),
+        "--out",
+        &p("e.onnx"),
+    ]);
+    let err = text(&o.stderr);
+    assert!(!o.status.success() && err.contains("--weights"), "{err}");
 }

@@ -1,5 +1,6 @@
-//! Where files live: graft's cache (`$GRAFT_HOME/models`) and, read-only, Keras' cache
-//! (`$KERAS_HOME/models` or `~/.keras/models`).
+//! Where files live: graft's cache (`$GRAFT_HOME/<subdir>`) and, read-only, Keras' cache
+//! (`$KERAS_HOME/<subdir>` or `~/.keras/<subdir>`). The subfolder is `models` for weights and,
+//! as in `keras.utils.get_file(cache_subdir=...)`, anything else for other files (`datasets`).
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -8,8 +9,10 @@ use std::path::{Path, PathBuf};
 use crate::error::{HubError, Result};
 use crate::hash::{FileHash, hash_file};
 
-/// Cache subfolder, the same as `keras.utils.get_file(cache_subdir="models")`.
+/// Cache subfolder of weights files, the same as `keras.utils.get_file(cache_subdir="models")`.
 pub const MODELS_SUBDIR: &str = "models";
+/// Cache subfolder of datasets, `keras.utils.get_file`'s default `cache_subdir`.
+pub const DATASETS_SUBDIR: &str = "datasets";
 /// Suffix of in-progress downloads (`<file>.part`), kept between runs for resuming.
 pub const PART_SUFFIX: &str = ".part";
 /// Suffix of the lock file that serialises downloads of one file across processes.
@@ -23,6 +26,7 @@ pub const LOCK_SUFFIX: &str = ".lock";
 pub struct Cache {
     graft_home: PathBuf,
     keras_home: Option<PathBuf>,
+    subdir: String,
 }
 
 /// What the cache holds for a file, found without hashing (cheap enough for listings).
@@ -93,7 +97,31 @@ impl Cache {
         Cache {
             graft_home: graft_home.into(),
             keras_home: None,
+            subdir: MODELS_SUBDIR.to_string(),
         }
+    }
+
+    /// The same cache, storing files in `graft_home/<subdir>` (and reusing Keras'
+    /// `keras_home/<subdir>`), like `get_file(cache_subdir=...)`. `subdir` must be one plain
+    /// folder name.
+    pub fn with_subdir(mut self, subdir: &str) -> Result<Cache> {
+        let plain = !subdir.is_empty()
+            && subdir != "."
+            && subdir != ".."
+            && !subdir.contains(['/', '\\'])
+            && !subdir.contains('\0');
+        if !plain {
+            return Err(HubError::InvalidSubdir {
+                subdir: subdir.to_string(),
+            });
+        }
+        self.subdir = subdir.to_string();
+        Ok(self)
+    }
+
+    /// The cache subfolder (`models` unless [`Cache::with_subdir`] chose another).
+    pub fn subdir(&self) -> &str {
+        &self.subdir
     }
 
     /// Sets Keras' home (`$KERAS_HOME`, whose `models/` folder is searched); `None` disables reuse.
@@ -122,9 +150,9 @@ impl Cache {
         self.keras_home.as_deref()
     }
 
-    /// The folder downloaded files are stored in (`<graft_home>/models`).
+    /// The folder downloaded files are stored in (`<graft_home>/<subdir>`, `models` by default).
     pub fn models_dir(&self) -> PathBuf {
-        self.graft_home.join(MODELS_SUBDIR)
+        self.graft_home.join(&self.subdir)
     }
 
     /// Final path of `file_name` in graft's cache.
@@ -142,11 +170,12 @@ impl Cache {
         self.models_dir().join(format!("{file_name}{LOCK_SUFFIX}"))
     }
 
-    /// Where Keras would keep `file_name` (`<keras_home>/models/<file_name>`), if reuse is enabled.
+    /// Where Keras would keep `file_name` (`<keras_home>/<subdir>/<file_name>`), if reuse is
+    /// enabled.
     pub fn keras_path_for(&self, file_name: &str) -> Option<PathBuf> {
         self.keras_home
             .as_ref()
-            .map(|home| home.join(MODELS_SUBDIR).join(file_name))
+            .map(|home| home.join(&self.subdir).join(file_name))
     }
 
     /// What the caches hold for `file_name`, without reading or hashing it.
@@ -262,6 +291,28 @@ mod tests {
             assert!(validate_file_name(bad, "u").is_err(), "{bad:?}");
         }
         assert!(validate_file_name("resnet50_weights.h5", "u").is_ok());
+    }
+
+    #[test]
+    fn subdirs_like_keras_cache_subdir() {
+        let dir = tempfile::tempdir().unwrap();
+        let keras = dir.path().join("keras");
+        let cache = Cache::new(dir.path().join("graft"))
+            .with_keras_home(Some(keras.clone()))
+            .with_subdir(DATASETS_SUBDIR)
+            .unwrap();
+        assert_eq!(
+            cache.path_for("f.tgz"),
+            dir.path().join("graft/datasets/f.tgz")
+        );
+        assert_eq!(
+            cache.keras_path_for("f.tgz"),
+            Some(keras.join("datasets/f.tgz"))
+        );
+        for bad in ["", ".", "..", "a/b", "/abs"] {
+            let err = Cache::new(dir.path()).with_subdir(bad).unwrap_err();
+            assert!(matches!(err, HubError::InvalidSubdir { .. }), "{bad}");
+        }
     }
 
     #[test]

@@ -157,6 +157,27 @@ pub enum HubError {
         reason: String,
     },
 
+    /// A cache subfolder that is not one plain folder name.
+    #[error(
+        "invalid cache subfolder {subdir:?}: give one folder name such as `models` or `datasets`"
+    )]
+    InvalidSubdir {
+        /// The name given.
+        subdir: String,
+    },
+
+    /// An archive could not be extracted. Nothing was left at the destination.
+    #[error("extracting {archive}: {reason}{entry}", archive = archive.display(),
+        entry = entry.as_ref().map(|e| format!(" (entry {e:?})")).unwrap_or_default())]
+    Archive {
+        /// The archive file.
+        archive: PathBuf,
+        /// The member concerned, when one is.
+        entry: Option<String>,
+        /// What went wrong.
+        reason: String,
+    },
+
     /// The home directory cannot be determined and `GRAFT_HOME` is not set.
     #[error("cannot find a home directory for the cache; set GRAFT_HOME")]
     NoHomeDir,

@@ -8,6 +8,8 @@
 //!   Keras' cache (`$KERAS_HOME/models`, default `~/.keras/models`, read-only), hash check
 //!   (a 64-digit hash is sha256, otherwise md5), resume with HTTP ranges, retries with backoff,
 //!   an offline mode (`GRAFT_OFFLINE=1`), data renamed into place only after verification.
+//! - [`extract_archive`] unpacks a downloaded tar, tar.gz or zip dataset the way
+//!   `get_file(..., extract=True)` does (into `<stem>_extracted`), never half-done.
 //! - [`download`] and [`applications`] back `graft download` and `graft applications`.
 //!
 //! ```no_run
@@ -24,6 +26,7 @@
 mod cache;
 mod class_index;
 mod error;
+mod extract;
 mod fetch;
 mod hash;
 mod http;
@@ -32,9 +35,10 @@ mod registry;
 
 use std::path::PathBuf;
 
-pub use cache::{Cache, CacheState, LOCK_SUFFIX, MODELS_SUBDIR, PART_SUFFIX};
+pub use cache::{Cache, CacheState, DATASETS_SUBDIR, LOCK_SUFFIX, MODELS_SUBDIR, PART_SUFFIX};
 pub use class_index::{imagenet_class_index, read_class_index};
 pub use error::{HubError, Result};
+pub use extract::{ArchiveFormat, EXTRACTED_STAMP, Extracted, extract_archive, extraction_dir_for};
 pub use fetch::{Downloader, FetchOptions, FetchRequest};
 pub use hash::{FileHash, HashAlgorithm, hash_file};
 pub use registry::{
@@ -98,6 +102,25 @@ impl Downloader {
             }
         };
         self.fetch(&request)
+    }
+}
+
+impl Downloader {
+    /// `get_file(..., extract=True)`: [`Downloader::download`], then the archive is extracted
+    /// into `<stem>_extracted` beside it (reused while the archive is unchanged, so an offline
+    /// rerun costs nothing).
+    pub fn download_and_extract(
+        &self,
+        registry: &Registry,
+        target: &str,
+        hash: Option<&str>,
+    ) -> Result<Extracted> {
+        let archive = self.download(registry, target, hash)?;
+        extract_archive(
+            &archive,
+            &extraction_dir_for(&archive),
+            self.options().quiet,
+        )
     }
 }
 

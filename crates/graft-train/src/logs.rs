@@ -103,6 +103,46 @@ impl History {
         out
     }
 
+    /// Reads what [`History::to_json`] writes (and Python's `json.dump(history.history, f)`,
+    /// which has no `epoch` list: epochs are then numbered from 0).
+    pub fn from_json(value: &serde_json::Value) -> Result<History, String> {
+        let object = value
+            .as_object()
+            .ok_or("expected a JSON object of per-epoch lists")?;
+        let mut history = History::default();
+        for (key, values) in object {
+            let list = values
+                .as_array()
+                .and_then(|a| a.iter().map(|v| v.as_f64()).collect::<Option<Vec<f64>>>())
+                .ok_or_else(|| format!("\"{key}\" is not a list of numbers"))?;
+            if key == "epoch" {
+                history.epoch = list.iter().map(|&e| e.max(0.0) as usize).collect();
+            } else {
+                history.history.insert(key.clone(), list);
+            }
+        }
+        let epochs = history.history.values().map(Vec::len).max().unwrap_or(0);
+        if epochs == 0 {
+            return Err("no metric values in the history".into());
+        }
+        if history.epoch.is_empty() {
+            history.epoch = (0..epochs).collect();
+        }
+        Ok(history)
+    }
+
+    /// Reads a `.json` history written by [`History::save`].
+    pub fn load(path: &Path) -> Result<History, TrainError> {
+        let file_error = |message: String| TrainError::File {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| file_error(format!("not valid JSON: {e}")))?;
+        History::from_json(&value).map_err(file_error)
+    }
+
     /// Writes JSON (`.json`) or CSV (anything else), atomically.
     pub fn save(&self, path: &Path) -> Result<(), TrainError> {
         let text = if path.extension().is_some_and(|e| e == "json") {
@@ -111,5 +151,30 @@ impl History {
             self.to_csv()
         };
         crate::fsutil::write_atomic(path, text.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_json_round_trips_and_reads_keras_dumps() {
+        let mut h = History::default();
+        h.push(
+            0,
+            &Logs(vec![("loss".into(), 1.5), ("val_loss".into(), 2.0)]),
+        );
+        h.push(
+            1,
+            &Logs(vec![("loss".into(), 0.5), ("val_loss".into(), 1.0)]),
+        );
+        assert_eq!(History::from_json(&h.to_json()).unwrap(), h);
+        // json.dump(model.fit(...).history, f): no "epoch" key.
+        let keras = serde_json::json!({"loss": [1.5, 0.5], "val_loss": [2.0, 1.0]});
+        assert_eq!(History::from_json(&keras).unwrap(), h);
+        let bad = serde_json::json!({"loss": "high"});
+        assert!(History::from_json(&bad).unwrap_err().contains("\"loss\""));
+        assert!(History::from_json(&serde_json::json!({})).is_err());
     }
 }

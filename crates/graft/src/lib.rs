@@ -19,7 +19,10 @@
 //! into), [`keras`] (Keras files), [`exec`] (the burn executor), [`train`] (compile/fit,
 //! callbacks, heads), [`data`] (Keras' image data tools), [`hub`] (pretrained-weights registry
 //! and download cache), [`applications`] (keras.applications builders, `preprocess_input`,
-//! `decode_predictions`).
+//! `decode_predictions`), [`onnx`] (ONNX files and the tract runtime), [`plot`] (layer graphs,
+//! training curves and confusion matrices as SVG/PNG/DOT).
+
+#![warn(missing_docs)]
 
 mod error;
 pub mod fs;
@@ -40,6 +43,7 @@ pub use graft_ir as ir;
 pub use graft_ir::{Graph, Layer, Op, Shape, SummaryOptions, Tensor};
 pub use graft_keras as keras;
 pub use graft_onnx as onnx;
+pub use graft_plot as plot;
 pub use graft_train as train;
 pub use save::{SaveFormat, checkpoint_saver, model_checkpoint, save_graph, save_weights};
 

@@ -17,23 +17,15 @@ pub struct Args {
 /// The builder a registry entry's weights fit, with the entry's alpha and variant.
 fn application_of(entry: &WeightsEntry) -> Option<Application> {
     let app = Application::from_name(&entry.architecture)?;
+    let app = app.with_alpha(entry.alpha_or_default()).unwrap_or(app);
     Some(match app {
-        Application::MobileNet(mut c) => {
-            c.alpha = entry.alpha_or_default();
-            Application::MobileNet(c)
-        }
-        Application::MobileNetV2(mut c) => {
-            c.alpha = entry.alpha_or_default();
-            Application::MobileNetV2(c)
-        }
-        Application::MobileNetV3Small(mut c) | Application::MobileNetV3Large(mut c) => {
-            c.alpha = entry.alpha_or_default();
+        Application::MobileNetV3Small(mut c) => {
             c.minimalistic = entry.minimalistic;
-            if app.name() == "MobileNetV3Small" {
-                Application::MobileNetV3Small(c)
-            } else {
-                Application::MobileNetV3Large(c)
-            }
+            Application::MobileNetV3Small(c)
+        }
+        Application::MobileNetV3Large(mut c) => {
+            c.minimalistic = entry.minimalistic;
+            Application::MobileNetV3Large(c)
         }
         other => other,
     })

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use graft::data::{AugmentOptions, ColorMode, FillMode, Interpolation, Shift, Subset, Zoom};
+use graft::data::{AugmentOptions, ColorMode, Interpolation, Subset};
 
-use super::args::parse_size;
+use super::args::{Augmentation, parse_size};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,50 +21,8 @@ pub struct Args {
     #[arg(long, default_value_t = 16)]
     pub count: usize,
 
-    /// Random rotations, in degrees (rotation_range).
-    #[arg(long, default_value_t = 0.0)]
-    pub rotation_range: f64,
-
-    /// Horizontal shifts: a fraction of the width (<1), a number of pixels (>=1), or a list of
-    /// pixel shifts "-8,0,8" (width_shift_range).
-    #[arg(long, default_value = "0")]
-    pub width_shift_range: Shift,
-
-    /// Vertical shifts, as --width-shift-range (height_shift_range).
-    #[arg(long, default_value = "0")]
-    pub height_shift_range: Shift,
-
-    /// Shear angle in degrees, counter-clockwise (shear_range).
-    #[arg(long, default_value_t = 0.0)]
-    pub shear_range: f64,
-
-    /// Zoom: a float z for [1-z, 1+z], or "lo,hi" (zoom_range).
-    #[arg(long, default_value = "0")]
-    pub zoom_range: Zoom,
-
-    /// Random channel shifts (channel_shift_range).
-    #[arg(long, default_value_t = 0.0)]
-    pub channel_shift_range: f64,
-
-    /// Brightness factor range "lo,hi" (brightness_range).
-    #[arg(long, value_parser = parse_pair)]
-    pub brightness_range: Option<(f64, f64)>,
-
-    /// Points outside the image: nearest, reflect, wrap or constant (fill_mode).
-    #[arg(long, default_value = "nearest")]
-    pub fill_mode: FillMode,
-
-    /// Value of the points outside the image with --fill-mode constant (cval).
-    #[arg(long, default_value_t = 0.0)]
-    pub cval: f64,
-
-    /// Random left-right flips (horizontal_flip).
-    #[arg(long)]
-    pub horizontal_flip: bool,
-
-    /// Random top-bottom flips (vertical_flip).
-    #[arg(long)]
-    pub vertical_flip: bool,
+    #[command(flatten)]
+    pub augmentation: Augmentation,
 
     /// Interpolation order of the affine resampling: 0 (nearest) or 1 (bilinear).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=1))]
@@ -123,27 +81,20 @@ pub struct Args {
     pub keep_aspect_ratio: bool,
 }
 
-fn parse_pair(s: &str) -> Result<(f64, f64), String> {
-    let (a, b) = s
-        .split_once(',')
-        .ok_or_else(|| format!("expected \"lo,hi\", got \"{s}\""))?;
-    let num = |v: &str| v.trim().parse::<f64>().map_err(|e| format!("\"{v}\": {e}"));
-    Ok((num(a)?, num(b)?))
-}
-
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
+    let a = args.augmentation;
     let options = AugmentOptions {
-        rotation_range: args.rotation_range,
-        width_shift_range: args.width_shift_range,
-        height_shift_range: args.height_shift_range,
-        shear_range: args.shear_range,
-        zoom_range: args.zoom_range,
-        channel_shift_range: args.channel_shift_range,
-        brightness_range: args.brightness_range,
-        fill_mode: args.fill_mode,
-        cval: args.cval,
-        horizontal_flip: args.horizontal_flip,
-        vertical_flip: args.vertical_flip,
+        rotation_range: a.rotation_range,
+        width_shift_range: a.width_shift_range,
+        height_shift_range: a.height_shift_range,
+        shear_range: a.shear_range,
+        zoom_range: a.zoom_range,
+        channel_shift_range: a.channel_shift_range,
+        brightness_range: a.brightness_range,
+        fill_mode: a.fill_mode,
+        cval: a.cval,
+        horizontal_flip: a.horizontal_flip,
+        vertical_flip: a.vertical_flip,
         interpolation_order: args.interpolation_order,
         keras_compat: args.keras_compat,
         validation_split: args.validation_split,

@@ -17,6 +17,7 @@ use graft::data::{Shift, Zoom};
 use graft::train::HeadPooling;
 use graft::{SummaryOptions, Tensor};
 
+use super::args::Augmentation;
 use super::finetune;
 use super::predict::{ImageModel, collect};
 
@@ -134,7 +135,9 @@ fn fine_tune_and_export(out: &std::path::Path, quiet: bool) -> anyhow::Result<()
     say("5. Fine-tuning: cut at 'features', new softmax head, base frozen, augmentation on; then block3 unfrozen;\n   early stopping on val_loss keeps the best weights of each phase".into());
     finetune::run(
         finetune::Args {
-            base: out.join("demo_backbone.h5"),
+            base: out.join("demo_backbone.h5").display().to_string(),
+            weights: None,
+            alpha: None,
             data: data.join("train"),
             val_data: Some(data.join("val")),
             validation_split: None,
@@ -143,7 +146,7 @@ fn fine_tune_and_export(out: &std::path::Path, quiet: bool) -> anyhow::Result<()
             force: true,
             cut_at: Some("features".into()),
             image_size: None,
-            preprocess: Preprocessing::Identity,
+            preprocess: Some(Preprocessing::Identity),
             pooling: HeadPooling::Average,
             dropout: 0.2,
             dense: vec![],
@@ -154,13 +157,14 @@ fn fine_tune_and_export(out: &std::path::Path, quiet: bool) -> anyhow::Result<()
             fine_tune_top: 1,
             fine_tune_epochs: 5,
             fine_tune_lr: 2e-4,
-            rotation_range: 15.0,
-            width_shift_range: Shift::Fraction(0.1),
-            height_shift_range: Shift::Fraction(0.1),
-            shear_range: 0.0,
-            zoom_range: Zoom::from(0.1),
-            horizontal_flip: true,
-            vertical_flip: false,
+            augmentation: Augmentation {
+                rotation_range: 15.0,
+                width_shift_range: Shift::Fraction(0.1),
+                height_shift_range: Shift::Fraction(0.1),
+                zoom_range: Zoom::from(0.1),
+                horizontal_flip: true,
+                ..Augmentation::default()
+            },
             class_weight: None,
             early_stopping: Some(5),
             checkpoint: None,
@@ -169,6 +173,8 @@ fn fine_tune_and_export(out: &std::path::Path, quiet: bool) -> anyhow::Result<()
             seed: 7,
             history: Some(out.join("history.json")),
             report_json: Some(out.join("report.json")),
+            labels_out: Some(out.join("labels.txt")),
+            report: Some(out.join("report")),
         },
         quiet,
     )?;
@@ -203,9 +209,10 @@ fn fine_tune_and_export(out: &std::path::Path, quiet: bool) -> anyhow::Result<()
         );
     }
     say(format!(
-        "Done. In {0}: finetuned.onnx and finetuned.keras (the fine-tuned model), history.json, report.json,\n\
-         shapes/ (the generated images), demo_backbone.h5 and the sample files.\n\
-         Try: graft predict {0}/finetuned.onnx {0}/shapes/val/ring --top 2   or   graft summary {0}/finetuned.keras",
+        "Done. In {0}: finetuned.onnx and finetuned.keras (the fine-tuned model), report/index.html (curves,\n\
+         confusion matrix, misclassified images), history.json, report.json, labels.txt, shapes/ (the generated\n\
+         images), demo_backbone.h5 and the sample files.\n\
+         Try: graft predict {0}/finetuned.onnx {0}/shapes/val/ring --top 2 --labels {0}/labels.txt   or   graft summary {0}/finetuned.keras",
         out.display()
     ));
     Ok(())

@@ -13,6 +13,7 @@ use serde_json::json;
 use super::args::parse_size;
 use super::finetune::image_input;
 use super::report::{Confusion, predicted};
+use super::report_html;
 
 /// Images per forward pass.
 const BATCH: usize = 16;
@@ -66,6 +67,15 @@ pub struct EvaluateArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+
+    /// Also write an HTML report in this folder (index.html: accuracy, per-class table,
+    /// confusion matrix, misclassified images), with the matrix as SVG and PNG.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+
+    /// Replace an existing report.
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn is_image(path: &Path) -> bool {
@@ -238,6 +248,9 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     if !args.directory.is_dir() {
         bail!("{}: no such folder", args.directory.display());
     }
+    if let Some(dir) = &args.report {
+        report_html::check_folder(dir, args.force)?;
+    }
     let mut classes: Vec<String> = std::fs::read_dir(&args.directory)?
         .filter_map(|e| e.ok())
         .filter(|e| e.path().is_dir())
@@ -274,6 +287,25 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&confusion.to_json())?);
     } else {
         print!("{}", confusion.render());
+    }
+    if let Some(dir) = &args.report {
+        let graph = graft::load_graph(&args.model)?;
+        let page = report_html::write(
+            dir,
+            &report_html::Report {
+                title: format!("graft evaluate: {}", args.model.display()),
+                facts: vec![
+                    ("model".into(), args.model.display().to_string()),
+                    ("data".into(), args.directory.display().to_string()),
+                    ("preprocessing".into(), args.preprocess.to_string()),
+                ],
+                history: None,
+                misses: report_html::misclassified_of(&confusion, &truth, &scores, &images),
+                confusion: Some(&confusion),
+                summary: graph.summary(&Default::default())?,
+            },
+        )?;
+        eprintln!("wrote the report {}", page.display());
     }
     Ok(())
 }

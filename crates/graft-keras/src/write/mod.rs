@@ -34,6 +34,7 @@ mod legacy_h5;
 mod legalize;
 mod model_json;
 mod padding;
+mod preprocessing_json;
 mod weights;
 
 use std::borrow::Cow;

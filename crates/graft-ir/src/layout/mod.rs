@@ -23,11 +23,18 @@
 //! or before the output) or take the target's ([`Boundary::Convert`], the declared shape changes).
 //! Nested models are converted inside, with their own boundaries kept.
 
+mod axes;
+
 use std::collections::HashMap;
+
+use axes::{
+    activation_has_axis, fused_activation_mut, inverse, move_perm, other, remap_activation,
+    remap_axis, set_format, spatial_format,
+};
 
 use crate::error::IrError;
 use crate::graph::{Graph, Layer, Node, TensorRef};
-use crate::op::{Activation, DataFormat, Op, PermuteConfig};
+use crate::op::{DataFormat, Op, PermuteConfig};
 use crate::shape::{Shape, normalize_axis};
 use crate::tensor::Tensor;
 
@@ -96,48 +103,6 @@ pub fn data_format(graph: &Graph) -> Option<DataFormat> {
     found
 }
 
-fn other(f: DataFormat) -> DataFormat {
-    match f {
-        DataFormat::ChannelsFirst => DataFormat::ChannelsLast,
-        DataFormat::ChannelsLast => DataFormat::ChannelsFirst,
-    }
-}
-
-/// The data format of a spatial op.
-fn spatial_format(op: &Op) -> Option<DataFormat> {
-    match op {
-        Op::Conv(c) => Some(c.data_format),
-        Op::DepthwiseConv(c) => Some(c.data_format),
-        Op::SeparableConv(c) => Some(c.data_format),
-        Op::ConvTranspose(c) => Some(c.data_format),
-        Op::Pool(c) => Some(c.data_format),
-        Op::GlobalPool(c) => Some(c.data_format),
-        Op::ZeroPadding(c) => Some(c.data_format),
-        Op::Cropping(c) => Some(c.data_format),
-        Op::UpSampling(c) => Some(c.data_format),
-        Op::Lrn(c) => Some(c.data_format),
-        Op::Preprocessing(c) => Some(c.data_format),
-        _ => None,
-    }
-}
-
-fn set_format(op: &mut Op, f: DataFormat) {
-    match op {
-        Op::Conv(c) => c.data_format = f,
-        Op::DepthwiseConv(c) => c.data_format = f,
-        Op::SeparableConv(c) => c.data_format = f,
-        Op::ConvTranspose(c) => c.data_format = f,
-        Op::Pool(c) => c.data_format = f,
-        Op::GlobalPool(c) => c.data_format = f,
-        Op::ZeroPadding(c) => c.data_format = f,
-        Op::Cropping(c) => c.data_format = f,
-        Op::UpSampling(c) => c.data_format = f,
-        Op::Lrn(c) => c.data_format = f,
-        Op::Preprocessing(c) => c.data_format = f,
-        _ => {}
-    }
-}
-
 /// The layout of a value in the converted graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum State {
@@ -157,66 +122,6 @@ enum Kind {
     Binary,
     /// Wants same inputs.
     Logical,
-}
-
-/// `old -> new` axis numbering when a rank-`r` value is moved from `from` to the other format.
-fn move_axis(a: usize, r: usize, from: DataFormat) -> usize {
-    match from {
-        DataFormat::ChannelsLast => match a {
-            0 => 0,
-            a if a == r - 1 => 1,
-            a => a + 1,
-        },
-        DataFormat::ChannelsFirst => match a {
-            0 => 0,
-            1 => r - 1,
-            a => a - 1,
-        },
-    }
-}
-
-/// The full permutation (numpy `transpose`) that moves a rank-`r` value out of `from`.
-fn move_perm(r: usize, from: DataFormat) -> Vec<usize> {
-    let mut p = vec![0; r];
-    for (a, _) in p.clone().iter().enumerate() {
-        p[move_axis(a, r, from)] = a;
-    }
-    p
-}
-
-fn inverse(p: &[usize]) -> Vec<usize> {
-    let mut inv = vec![0; p.len()];
-    for (i, &x) in p.iter().enumerate() {
-        inv[x] = i;
-    }
-    inv
-}
-
-fn remap_axis(axis: i64, r: usize, from: DataFormat) -> i64 {
-    match normalize_axis(axis, r) {
-        Some(a) => move_axis(a, r, from) as i64,
-        None => axis,
-    }
-}
-
-fn remap_activation(a: &mut Activation, r: usize, from: DataFormat) {
-    match a {
-        Activation::Softmax { axis }
-        | Activation::LogSoftmax { axis }
-        | Activation::Glu { axis }
-        | Activation::Sparsemax { axis } => *axis = remap_axis(*axis, r, from),
-        _ => {}
-    }
-}
-
-fn activation_has_axis(a: &Activation) -> bool {
-    matches!(
-        a,
-        Activation::Softmax { .. }
-            | Activation::LogSoftmax { .. }
-            | Activation::Glu { .. }
-            | Activation::Sparsemax { .. }
-    )
 }
 
 struct Pass<'a> {
@@ -605,136 +510,5 @@ impl<'a> Pass<'a> {
     }
 }
 
-fn fused_activation_mut(op: &mut Op) -> Option<&mut Activation> {
-    match op {
-        Op::Conv(c) => Some(&mut c.activation),
-        Op::DepthwiseConv(c) => Some(&mut c.activation),
-        Op::SeparableConv(c) => Some(&mut c.activation),
-        Op::ConvTranspose(c) => Some(&mut c.activation),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::op::{
-        ConvConfig, DType, FlattenConfig, GlobalPoolConfig, InputConfig, MathConfig, MathOp,
-        Padding, PoolKind,
-    };
-
-    fn conv(f: DataFormat) -> Op {
-        Op::Conv(ConvConfig {
-            filters: 4,
-            kernel_size: vec![3, 3],
-            strides: vec![1, 1],
-            padding: Padding::Same,
-            dilation: vec![1, 1],
-            groups: 1,
-            use_bias: false,
-            activation: Activation::Softmax { axis: -1 },
-            data_format: f,
-        })
-    }
-
-    fn keras_graph() -> Graph {
-        let mut g = Graph::new("m");
-        let x = g.push_input(
-            "x",
-            InputConfig {
-                shape: Shape::batched(&[6, 5, 3]),
-                dtype: DType::F32,
-            },
-        );
-        let mut c = Layer::new("conv", conv(DataFormat::ChannelsLast));
-        c.weights = vec![crate::graph::Weight {
-            name: "kernel".into(),
-            tensor: Tensor::zeros(vec![4, 3, 3, 3]),
-            trainable: true,
-        }];
-        let c = g.push(c, vec![x]);
-        let s = g.push(
-            Layer::new(
-                "scale",
-                Op::Math(MathConfig {
-                    op: MathOp::Multiply,
-                    scalar: Some(2.0),
-                    scalar_first: false,
-                }),
-            ),
-            vec![c.clone()],
-        );
-        let cat = g.push(Layer::new("cat", Op::Concatenate { axis: -1 }), vec![c, s]);
-        let p = g.push(
-            Layer::new(
-                "gap",
-                Op::GlobalPool(GlobalPoolConfig {
-                    kind: PoolKind::Average,
-                    keepdims: true,
-                    data_format: DataFormat::ChannelsLast,
-                    rank: 2,
-                }),
-            ),
-            vec![cat.clone()],
-        );
-        let f = g.push(
-            Layer::new(
-                "flatten",
-                Op::Flatten(FlattenConfig {
-                    data_format: DataFormat::ChannelsLast,
-                }),
-            ),
-            vec![cat],
-        );
-        g.outputs = vec![p, f];
-        g
-    }
-
-    #[test]
-    fn moves_channels_and_keeps_logical_order() {
-        let g = to_channels_first(keras_graph(), &LayoutOptions::default()).unwrap();
-        // The input keeps NHWC and is moved once for the conv.
-        assert_eq!(g.input_shapes()[0], Shape::batched(&[6, 5, 3]));
-        let conv = g.layer("conv").unwrap();
-        assert_eq!(conv.nodes[0].inputs[0].layer, "x/to_channels_first");
-        match &conv.op {
-            Op::Conv(c) => {
-                assert_eq!(c.data_format, DataFormat::ChannelsFirst);
-                assert_eq!(c.activation, Activation::Softmax { axis: 1 });
-            }
-            _ => unreachable!(),
-        }
-        // Concatenation along the channels, now axis 1.
-        assert_eq!(g.layer("cat").unwrap().op, Op::Concatenate { axis: 1 });
-        // Flatten reads the value back in NHWC order; the pooled output is put back too.
-        assert_eq!(
-            g.layer("flatten").unwrap().nodes[0].inputs[0].layer,
-            "cat/to_channels_last"
-        );
-        assert_eq!(g.outputs[0].layer, "gap/to_channels_last");
-        let shapes = g.output_shapes().unwrap();
-        assert_eq!(shapes[0], Shape::batched(&[1, 1, 8]));
-        assert_eq!(shapes[1], Shape::batched(&[240]));
-    }
-
-    #[test]
-    fn converted_boundaries_change_declared_shapes() {
-        let g = to_channels_first(keras_graph(), &LayoutOptions::both(Boundary::Convert)).unwrap();
-        assert_eq!(g.input_shapes()[0], Shape::batched(&[3, 6, 5]));
-        assert_eq!(g.output_shapes().unwrap()[0], Shape::batched(&[8, 1, 1]));
-        assert_eq!(g.layer("conv").unwrap().nodes[0].inputs[0].layer, "x");
-        // And back again: the original declared shapes.
-        let back = to_channels_last(g, &LayoutOptions::both(Boundary::Convert)).unwrap();
-        assert_eq!(back.input_shapes()[0], Shape::batched(&[6, 5, 3]));
-        assert_eq!(data_format(&back), Some(DataFormat::ChannelsLast));
-    }
-
-    #[test]
-    fn permutations() {
-        assert_eq!(move_perm(4, DataFormat::ChannelsLast), vec![0, 3, 1, 2]);
-        assert_eq!(move_perm(4, DataFormat::ChannelsFirst), vec![0, 2, 3, 1]);
-        assert_eq!(move_perm(3, DataFormat::ChannelsLast), vec![0, 2, 1]);
-        assert_eq!(remap_axis(-1, 4, DataFormat::ChannelsLast), 1);
-        assert_eq!(remap_axis(1, 4, DataFormat::ChannelsFirst), 3);
-    }
-}
+mod tests;

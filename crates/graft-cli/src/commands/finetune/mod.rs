@@ -1,33 +1,47 @@
-//! `graft finetune --base MODEL --data DIR --out OUT`: the whole transfer-learning job in one
-//! command. Cut the base, freeze it, attach a new head, train it on an image folder (with
+//! `graft finetune --base MODEL|APPLICATION --data DIR --out OUT`: the whole transfer-learning
+//! job in one command. Cut the base, freeze it, attach a new head, train it on an image folder (with
 //! augmentation), optionally unfreeze the top of the base and train again at a lower learning
 //! rate, export, and report on the validation images.
 //!
 //! Everything a run could trip over later (folders, classes, the cut layer, output paths) is
 //! checked before the first epoch.
 
-use std::path::{Path, PathBuf};
+mod base;
+mod data;
+mod output;
+
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use graft::applications::{Preprocessing, preprocess_pixels};
-use graft::data::{
-    ClassMode, Flow, FlowFromDirectoryOptions, ImageDataGenerator, Shift, Subset, Zoom,
-};
-use graft::ir::{Graph, Op};
+use graft::applications::Preprocessing;
 use graft::train::callbacks::{BackupAndRestore, Callback, EarlyStopping};
 use graft::train::{
     ClassWeight, CompileOptions, FitOptions, Head, HeadPooling, Loss, Metric, OptimizerConfig,
     Trainer, Verbosity,
 };
 
-use super::args::parse_size;
+use super::args::{Augmentation, parse_size};
 use super::report::Confusion;
+use super::report_html;
+pub use base::image_input;
+use base::{BaseRequest, unfreeze_base_top};
+pub use output::check_folder_of;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The pretrained base: a Keras .h5/.keras or an ONNX file.
+    /// The pretrained base: a Keras .h5/.keras or an ONNX file, or a keras.applications name
+    /// (VGG16, ResNet50, MobileNetV2, ...; see `graft applications`), built without its top.
+    #[arg(long, value_name = "MODEL|APPLICATION")]
+    pub base: String,
+
+    /// With an application --base: its weights, as Keras' `weights=`: imagenet (fetched through
+    /// the verified cache), none (random), a weights file, or a registry name.
+    #[arg(long, default_value = None, value_name = "imagenet|none|FILE|NAME")]
+    pub weights: Option<String>,
+
+    /// With a MobileNet --base: the width multiplier (Keras' `alpha`, default 1.0).
     #[arg(long)]
-    pub base: PathBuf,
+    pub alpha: Option<f64>,
 
     /// Training images: one subfolder per class.
     #[arg(long)]
@@ -58,14 +72,16 @@ pub struct Args {
     #[arg(long)]
     pub cut_at: Option<String>,
 
-    /// Images are resized to this "HEIGHT,WIDTH" (default: the base's input size).
+    /// Images are resized to this "HEIGHT,WIDTH" (default: the base's input size; 224,224 for an
+    /// application).
     #[arg(long, value_parser = parse_size)]
     pub image_size: Option<(usize, usize)>,
 
-    /// Input preprocessing, as keras.applications' preprocess_input: caffe, tf, torch or none
-    /// (the base's own layers, such as a Rescaling, still apply).
-    #[arg(long, default_value = "none")]
-    pub preprocess: Preprocessing,
+    /// Input preprocessing, as keras.applications' preprocess_input: caffe, tf, torch or none.
+    /// Default: the application's (or, for a keras-applications weights file, the registry's),
+    /// otherwise none (the base's own layers, such as a Rescaling, still apply).
+    #[arg(long)]
+    pub preprocess: Option<Preprocessing>,
 
     /// How the head reduces the feature map: avg, max or flatten.
     #[arg(long, default_value = "avg", value_parser = parse_pooling)]
@@ -108,33 +124,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1e-5)]
     pub fine_tune_lr: f64,
 
-    /// Random rotations in degrees (rotation_range).
-    #[arg(long, default_value_t = 0.0)]
-    pub rotation_range: f64,
-
-    /// Horizontal shifts, fraction of the width or pixels (width_shift_range).
-    #[arg(long, default_value = "0")]
-    pub width_shift_range: Shift,
-
-    /// Vertical shifts (height_shift_range).
-    #[arg(long, default_value = "0")]
-    pub height_shift_range: Shift,
-
-    /// Shear in degrees (shear_range).
-    #[arg(long, default_value_t = 0.0)]
-    pub shear_range: f64,
-
-    /// Zoom: z for [1-z, 1+z] or "lo,hi" (zoom_range).
-    #[arg(long, default_value = "0")]
-    pub zoom_range: Zoom,
-
-    /// Random left-right flips (horizontal_flip).
-    #[arg(long)]
-    pub horizontal_flip: bool,
-
-    /// Random top-bottom flips (vertical_flip).
-    #[arg(long)]
-    pub vertical_flip: bool,
+    #[command(flatten)]
+    pub augmentation: Augmentation,
 
     /// "balanced" weights classes by n_samples / (n_classes * count), as scikit-learn.
     #[arg(long, value_parser = ["balanced"])]
@@ -167,6 +158,17 @@ pub struct Args {
     /// Write the validation report (accuracy, per-class precision/recall, confusion matrix) as JSON.
     #[arg(long)]
     pub report_json: Option<PathBuf>,
+
+    /// Write the class names, one per line in class-index order (what `graft predict --labels`
+    /// reads).
+    #[arg(long, value_name = "FILE")]
+    pub labels_out: Option<PathBuf>,
+
+    /// Write a self-contained HTML report in this folder (index.html: training curves,
+    /// confusion matrix, model summary, misclassified validation images), with the curves and
+    /// the matrix also as SVG and PNG files.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 fn parse_pooling(s: &str) -> Result<HeadPooling, String> {
@@ -178,167 +180,29 @@ fn parse_pooling(s: &str) -> Result<HeadPooling, String> {
     }
 }
 
-/// The layer a default cut keeps: the input of the last Dense layer when the model ends in
-/// one (Keras' include_top=False), else the model's output.
-fn default_cut(graph: &Graph) -> Option<String> {
-    let last = graph.outputs.first()?;
-    let layer = graph.layer(&last.layer)?;
-    if matches!(layer.op, Op::Dense(_)) {
-        let input = layer.nodes.first()?.inputs.first()?;
-        // Skip a Dropout just before the classifier too.
-        let before = graph.layer(&input.layer)?;
-        if matches!(before.op, Op::Dropout(_)) {
-            return before
-                .nodes
-                .first()?
-                .inputs
-                .first()
-                .map(|r| r.layer.clone());
-        }
-        return Some(input.layer.clone());
-    }
-    Some(last.layer.clone())
-}
-
-/// Checks an output path before training: a known extension, a writable folder, and no file in
-/// the way unless `force`.
-fn check_output(path: &Path, force: bool) -> anyhow::Result<()> {
-    if path.extension().is_none_or(|e| e != "bpk") {
-        graft::SaveFormat::from_path(path)?;
-    }
-    if path.exists() && !force {
-        bail!(
-            "{}: already exists (use --force to replace it)",
-            path.display()
-        );
-    }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
-    tempfile::Builder::new()
-        .prefix(".graft-probe-")
-        .tempfile_in(dir)
-        .with_context(|| format!("{}: the folder is not writable", dir.display()))?;
-    Ok(())
-}
-
-/// Writes the trained model in the format `path` names.
-fn export(trainer: &Trainer, path: &Path, force: bool) -> anyhow::Result<()> {
-    if path.extension().is_some_and(|e| e == "bpk") {
-        if path.exists() && force {
-            std::fs::remove_file(path)?;
-        }
-        trainer.state().save_weights_record(path)?;
-    } else {
-        graft::save_graph(&trainer.model().to_graph(), path, force)?;
-    }
-    Ok(())
-}
-
-struct Data {
-    train: Flow,
-    val: Option<Flow>,
-    classes: Vec<String>,
-}
-
-fn load_data(args: &Args, size: (usize, usize)) -> anyhow::Result<Data> {
-    for dir in std::iter::once(&args.data).chain(&args.val_data) {
-        if !dir.is_dir() {
-            bail!("{}: no such folder", dir.display());
-        }
-    }
-    let preprocess = args.preprocess;
-    let base = || {
-        let g = ImageDataGenerator::new();
-        match preprocess {
-            Preprocessing::Identity => g,
-            p => g.preprocessing_function(move |x, _| preprocess_pixels(x, p)),
-        }
-    };
-    let split = args.validation_split.unwrap_or(0.0);
-    let augment = base()
-        .rotation_range(args.rotation_range)
-        .width_shift_range(args.width_shift_range.clone())
-        .height_shift_range(args.height_shift_range.clone())
-        .shear_range(args.shear_range)
-        .zoom_range(args.zoom_range)
-        .horizontal_flip(args.horizontal_flip)
-        .vertical_flip(args.vertical_flip)
-        .validation_split(split);
-    let options = |shuffle: bool, subset: Option<Subset>| FlowFromDirectoryOptions {
-        target_size: size,
-        class_mode: ClassMode::Sparse,
-        batch_size: args.batch_size.max(1),
-        shuffle,
-        seed: Some(args.seed),
-        subset,
-        ..Default::default()
-    };
-    let (train_subset, val_subset) = if split > 0.0 {
-        (Some(Subset::Training), Some(Subset::Validation))
-    } else {
-        (None, None)
-    };
-    let train = augment
-        .flow_from_directory(&args.data, options(true, train_subset))
-        .with_context(|| format!("reading {}", args.data.display()))?;
-    let mut classes: Vec<(String, usize)> = train.class_indices().into_iter().collect();
-    classes.sort_by_key(|(_, i)| *i);
-    let classes: Vec<String> = classes.into_iter().map(|(c, _)| c).collect();
-    if classes.len() < 2 {
-        bail!(
-            "{}: found {} class folder(s); fine-tuning a classifier needs at least two",
-            args.data.display(),
-            classes.len()
-        );
-    }
-    if train.samples() == 0 {
-        bail!(
-            "{}: no images found in the class folders",
-            args.data.display()
-        );
-    }
-    let val = if let Some(dir) = &args.val_data {
-        let mut o = options(false, None);
-        o.classes = Some(classes.clone());
-        Some(
-            base()
-                .flow_from_directory(dir, o)
-                .with_context(|| format!("reading {}", dir.display()))?,
-        )
-    } else if split > 0.0 {
-        let v = base().validation_split(split);
-        Some(v.flow_from_directory(&args.data, options(false, val_subset))?)
-    } else {
-        None
-    };
-    Ok(Data {
-        train,
-        val,
-        classes,
-    })
-}
-
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     // Everything that can be checked is checked before training.
-    let base = graft::load_graph(&args.base)?;
-    let cut_at = match &args.cut_at {
-        Some(layer) => layer.clone(),
-        None => default_cut(&base)
-            .with_context(|| format!("{}: the model has no output", args.base.display()))?,
-    };
+    let base = base::resolve(&BaseRequest {
+        base: &args.base,
+        weights: args.weights.as_deref(),
+        alpha: args.alpha,
+        image_size: args.image_size,
+    })?;
+    let cut_at = args.cut_at.clone().unwrap_or(base.default_cut.clone());
     let cut = base
+        .graph
         .cut_at(cut_at.as_str())
-        .with_context(|| format!("--cut-at: {}", args.base.display()))?;
+        .with_context(|| format!("--cut-at: {}", base.label))?;
+    let preprocess = args
+        .preprocess
+        .or(base.preprocessing)
+        .unwrap_or(Preprocessing::Identity);
     let size = match args.image_size {
         Some(s) => s,
         None => image_input(&cut).and_then(|i| i.size).with_context(|| {
             format!(
                 "{}: the input size is not fixed; give --image-size HEIGHT,WIDTH",
-                args.base.display()
+                base.label
             )
         })?,
     };
@@ -351,14 +215,23 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         })?;
     optimizer.learning_rate = args.lr;
     for path in std::iter::once(&args.out).chain(&args.export) {
-        check_output(path, args.force)?;
+        output::check_output(path, args.force)?;
     }
     if let Some(split) = args.validation_split
         && !(0.0..1.0).contains(&split)
     {
         bail!("--validation-split must be in [0, 1), got {split}");
     }
-    let data = load_data(&args, size)?;
+    if let Some(dir) = &args.report {
+        report_html::check_folder(dir, args.force)?;
+    }
+    for path in [&args.history, &args.report_json, &args.labels_out]
+        .into_iter()
+        .flatten()
+    {
+        output::check_folder_of(path)?;
+    }
+    let data = data::load_data(&args, size, preprocess)?;
 
     let head = Head::classifier(data.classes.len())
         .pooling(args.pooling)
@@ -471,67 +344,79 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         history.save(path)?;
     }
     for path in std::iter::once(&args.out).chain(&args.export) {
-        export(&trainer, path, args.force)?;
+        output::export(&trainer, path, args.force)?;
         say(format!("wrote {}", path.display()));
     }
+    if let Some(path) = &args.labels_out {
+        let text: String = data.classes.iter().map(|c| format!("{c}\n")).collect();
+        graft::fs::write_atomic(path, |w| std::io::Write::write_all(w, text.as_bytes()))?;
+    }
+    let mut confusion = None;
+    let mut misses = vec![];
     if let Some(val) = &data.val {
         let scores = trainer.predict(val)?;
-        let confusion = Confusion::new(data.classes.clone(), val.classes(), scores.data());
+        let c = Confusion::new(data.classes.clone(), val.classes(), scores.data());
         if !quiet {
-            print!("{}", confusion.render());
+            print!("{}", c.render());
         }
         if let Some(path) = &args.report_json {
-            let text = serde_json::to_string_pretty(&confusion.to_json())?;
+            let text = serde_json::to_string_pretty(&c.to_json())?;
             graft::fs::write_atomic(path, |w| std::io::Write::write_all(w, text.as_bytes()))?;
         }
+        if args.report.is_some() {
+            misses =
+                report_html::misclassified_of(&c, val.classes(), scores.data(), val.filepaths());
+        }
+        confusion = Some(c);
+    }
+    if let Some(dir) = &args.report {
+        let graph = trainer.model().to_graph();
+        let mut facts = vec![
+            (
+                "base".to_string(),
+                format!("{} cut at '{cut_at}'", base.label),
+            ),
+            (
+                "training data".to_string(),
+                format!("{} ({} images)", args.data.display(), data.train.samples()),
+            ),
+            ("classes".to_string(), data.classes.join(", ")),
+            (
+                "input".to_string(),
+                format!("{}x{}, preprocessing {preprocess}", size.0, size.1),
+            ),
+            ("epochs".to_string(), history.epoch.len().to_string()),
+        ];
+        if let Some(val) = &data.val {
+            let source = args.val_data.as_ref().map_or_else(
+                || {
+                    format!(
+                        "{:.0}% of the training folder",
+                        100.0 * args.validation_split.unwrap_or(0.0)
+                    )
+                },
+                |d| d.display().to_string(),
+            );
+            facts.push((
+                "validation data".into(),
+                format!("{source} ({} images)", val.samples()),
+            ));
+        }
+        for path in std::iter::once(&args.out).chain(&args.export) {
+            facts.push(("model".into(), path.display().to_string()));
+        }
+        let page = report_html::write(
+            dir,
+            &report_html::Report {
+                title: format!("graft finetune: {}", graph.name),
+                facts,
+                history: Some(&history),
+                confusion: confusion.as_ref(),
+                summary: graph.summary(&Default::default())?,
+                misses,
+            },
+        )?;
+        say(format!("wrote the report {}", page.display()));
     }
     Ok(())
-}
-
-/// A model's single image input: its layout and, when fixed, its (height, width).
-pub struct ImageInput {
-    /// NCHW (ONNX/PyTorch) rather than NHWC (Keras).
-    pub channels_first: bool,
-    pub size: Option<(usize, usize)>,
-}
-
-/// The image input of a model with one rank-4 input. The layout is NHWC unless the channel
-/// count (at most 4) sits second and not last.
-pub fn image_input(graph: &Graph) -> Option<ImageInput> {
-    let [input] = graph.inputs.as_slice() else {
-        return None;
-    };
-    let Op::Input(config) = &graph.layer(&input.layer)?.op else {
-        return None;
-    };
-    let &[_, d1, d2, d3] = config.shape.dims() else {
-        return None;
-    };
-    let small = |d: Option<usize>| d.is_some_and(|c| c <= 4);
-    let channels_first = small(d1) && !small(d3);
-    let (h, w) = if channels_first { (d2, d3) } else { (d1, d2) };
-    Some(ImageInput {
-        channels_first,
-        size: h.zip(w),
-    })
-}
-
-/// Makes the last `n` weighted layers of the base trainable; returns their names.
-/// BatchNormalization layers stay frozen, so they keep running in inference mode with their
-/// pretrained statistics (Keras' fine-tuning guide: small batches of a new task would otherwise
-/// replace them and undo much of what the head learnt).
-fn unfreeze_base_top(graph: &mut Graph, base: &[String], n: usize) -> Vec<String> {
-    let mut names = vec![];
-    for layer in graph.layers.iter_mut().rev() {
-        if names.len() == n {
-            break;
-        }
-        let batch_norm = matches!(layer.op, Op::BatchNorm(_));
-        if base.contains(&layer.name) && layer.op.has_weights() && !batch_norm {
-            layer.trainable = true;
-            names.push(layer.name.clone());
-        }
-    }
-    names.reverse();
-    names
 }
