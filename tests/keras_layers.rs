@@ -47,6 +47,8 @@ fn every_small_fixture_matches_keras() {
             }
         }
     }
+    // The manifest's key for the Keras-1-names file: a misspelt key would skip it silently.
+    assert!(keras1 > 0, "no fixture has a Keras-1-names weights file");
     report(failures, checked);
 }
 
@@ -158,7 +160,7 @@ fn without_weights(mut graph: Graph) -> Graph {
 
 #[test]
 fn weights_only_files_load_into_the_architecture() {
-    let (mut failures, mut checked) = (vec![], 0);
+    let (mut failures, mut checked, mut keras1) = (vec![], 0, 0);
     for fixture in small_fixtures() {
         let Some(model_path) = fixture.file("h5") else {
             continue;
@@ -171,7 +173,8 @@ fn weights_only_files_load_into_the_architecture() {
                 files.push(("weights, by name", w, true));
             }
         }
-        if let Some(w) = fixture.file("weights_keras1_names") {
+        if let Some(w) = fixture.file("weights_keras1") {
+            keras1 += 1;
             files.push(("keras-1 names, in order", w, false));
         }
         for (how, path, by_name) in files {

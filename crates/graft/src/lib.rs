@@ -33,6 +33,11 @@ mod save;
 #[doc = include_str!("../../../docs/GUIDE.md")]
 pub mod guide {}
 
+/// The README's library example, compiled as a doctest so the front page cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 pub use error::{Error, Result};
 pub use graft_applications as applications;
 pub use graft_burn as exec;
