@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use graft::train::callbacks::{Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau};
+use graft::train::callbacks::{
+    BackupAndRestore, Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau,
+};
 use graft::train::{DataSource, FitOptions, Logs, TrainError, TrainState, Trainer, Verbosity};
 use graft_tests::tasks::{compile_options, data, flat_weights, mlp};
 
@@ -255,6 +257,27 @@ fn backup_and_restore_resumes_a_killed_run_to_the_same_weights() {
     run.kill().unwrap();
     run.wait().unwrap();
     assert!(!resumed.exists(), "the killed run must not have finished");
+    // The last epoch the killed run completed, as its backup records it (read after the kill:
+    // another epoch may have ended during the sleep). A kill between the two renames of a
+    // backup swap leaves the previous backup in `.graft-backup-old-bk`, where BackupAndRestore
+    // finds it.
+    let last_done = [
+        progress.clone(),
+        dir.join(".graft-backup-old-bk/progress.json"),
+    ]
+    .iter()
+    .find_map(|p| {
+        std::fs::read_to_string(p)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["epoch"].as_u64())
+    })
+    .expect("the killed run left a backup") as usize;
+    assert!(
+        last_done + 1 < EPOCHS,
+        "the killed run had completed {} of {EPOCHS} epochs: nothing left to resume",
+        last_done + 1
+    );
     // Run again with the same backup: it resumes and finishes.
     let status = Command::new(child)
         .args([
@@ -270,16 +293,49 @@ fn backup_and_restore_resumes_a_killed_run_to_the_same_weights() {
         serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
     };
     let (a, b) = (read(&reference), read(&resumed));
-    let epochs: Vec<u64> = b["epochs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e.as_u64().unwrap())
-        .collect();
+    let numbers = |v: &serde_json::Value| -> Vec<u64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_u64().unwrap())
+            .collect()
+    };
+    let steps = b["steps_per_epoch"].as_u64().unwrap();
+    // The uninterrupted run trained every epoch from 0.
+    assert_eq!(a["initial_epoch"], 0);
     assert_eq!(
-        epochs.len(),
-        EPOCHS,
+        numbers(&a["ran_epochs"]),
+        (0..EPOCHS as u64).collect::<Vec<_>>()
+    );
+    // The second process must have started after the last completed epoch and trained only the
+    // epochs left: a run that ignored the backup would start at 0 and still end with the same
+    // weights (training is deterministic), so the weights alone prove nothing.
+    let first = last_done as u64 + 1;
+    assert_eq!(
+        b["initial_epoch"].as_u64(),
+        Some(first),
+        "the resumed run did not start after the last backed-up epoch ({last_done})"
+    );
+    assert_eq!(
+        numbers(&b["ran_epochs"]),
+        (first..EPOCHS as u64).collect::<Vec<_>>(),
+        "epochs the resumed process ran"
+    );
+    assert_eq!(
+        b["ran_batches"].as_u64(),
+        Some((EPOCHS as u64 - first) * steps),
+        "batches the resumed process trained"
+    );
+    assert_eq!(
+        numbers(&b["epochs"]),
+        (0..EPOCHS as u64).collect::<Vec<_>>(),
         "the resumed history covers every epoch"
+    );
+    // The restored epochs' logs are those the uninterrupted run recorded, to the bit (the
+    // workspace's serde_json round-trips floats exactly).
+    assert_eq!(
+        a["history"], b["history"],
+        "the resumed history differs from the uninterrupted run's"
     );
     assert_eq!(
         a["weights"], b["weights"],
@@ -294,6 +350,107 @@ fn backup_and_restore_resumes_a_killed_run_to_the_same_weights() {
 
 /// `graft::model_checkpoint` writes the formats other tools read: each checkpoint loads back
 /// with the weights the trainer had when it was written.
+/// Fails at the end of one epoch, as a full disk or an unwritable checkpoint would.
+struct FailAt(usize);
+
+impl Callback for FailAt {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        _: &mut Logs,
+        _: &mut TrainState,
+    ) -> Result<(), TrainError> {
+        if epoch == self.0 {
+            return Err(TrainError::Config(format!(
+                "simulated failure at epoch {epoch}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Counts the epochs a run actually trains.
+struct CountEpochs(std::sync::Arc<std::sync::Mutex<Vec<usize>>>);
+
+impl Callback for CountEpochs {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        _: &mut Logs,
+        _: &mut TrainState,
+    ) -> Result<(), TrainError> {
+        self.0.lock().unwrap().push(epoch);
+        Ok(())
+    }
+}
+
+#[test]
+fn backup_survives_a_failed_run_and_the_rerun_resumes_from_it() {
+    const EPOCHS: usize = 5;
+    let (train, _) = data(64);
+    let dir = temp("backup-failed");
+    let backup = dir.join("bk");
+    // The first run fails at the end of epoch 2, after the backup of that epoch was written.
+    let err = trainer(1e-2)
+        .fit(
+            &train,
+            None,
+            options(
+                EPOCHS,
+                vec![
+                    Box::new(BackupAndRestore::new(&backup)),
+                    Box::new(FailAt(2)),
+                ],
+            ),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("simulated failure"), "{err}");
+    assert!(
+        backup.join("progress.json").is_file(),
+        "a failed run must keep its backup (Keras does), or the rerun starts over"
+    );
+    // The rerun trains only epochs 3 and 4, then removes the backup as a finished run does.
+    let trained = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+    let history = trainer(1e-2)
+        .fit(
+            &train,
+            None,
+            options(
+                EPOCHS,
+                vec![
+                    Box::new(BackupAndRestore::new(&backup)),
+                    Box::new(CountEpochs(trained.clone())),
+                ],
+            ),
+        )
+        .unwrap();
+    assert_eq!(*trained.lock().unwrap(), vec![3, 4]);
+    assert_eq!(history.epoch, (0..EPOCHS).collect::<Vec<_>>());
+    assert!(!backup.exists(), "a finished run removes its backup");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_checkpoint_that_cannot_be_written_names_its_file_once() {
+    let (train, _) = data(32);
+    let dir = temp("ckpt-fail");
+    // The first checkpoint's path is taken by a folder.
+    let taken = dir.join("01.keras");
+    std::fs::create_dir_all(&taken).unwrap();
+    let template = dir.join("{epoch:02d}.keras").display().to_string();
+    let err = trainer(1e-2)
+        .fit(
+            &train,
+            None,
+            options(2, vec![Box::new(graft::model_checkpoint(template))]),
+        )
+        .unwrap_err()
+        .to_string();
+    let path = taken.display().to_string();
+    assert_eq!(err.matches(&path).count(), 1, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn model_checkpoint_writes_keras_and_onnx_files() {
     let (train, val) = data(64);

@@ -1,6 +1,8 @@
 //! `graft`: the command line.
 
 mod commands;
+#[cfg(test)]
+mod tests;
 
 use std::process::ExitCode;
 
@@ -24,7 +26,12 @@ enum Command {
     Summary(commands::summary::Args),
     /// Run a model on .npy inputs and write its outputs as .npy.
     Run(commands::run::Args),
-    /// Import a Keras model embedded in graft, run it, and check the numbers against Keras'.
+    /// Offline demo: Keras import, fine-tuning, ONNX and .keras export, tract check.
+    ///
+    /// Imports a small Keras CNN embedded in graft and checks its outputs against those Keras
+    /// computed, fine-tunes it on a new synthetic task (new head, frozen base, then the top block
+    /// unfrozen), exports ONNX and .keras, and checks the ONNX file in tract, an independent
+    /// runtime. Everything is written to the --out folder, with an HTML report.
     Demo(commands::demo::Args),
     /// Convert between Keras (.h5, .keras) and ONNX (.onnx) files.
     Convert(commands::convert::Args),

@@ -657,6 +657,20 @@ fn finetune_rejects_bad_arguments_before_training() {
             vec!["--data".into(), p("train"), "--out".into(), p("m.txt")],
             "m.txt",
         ),
+        // The backbone's `features` output is already a vector: nothing to pool.
+        (
+            vec![
+                "--data".into(),
+                p("train"),
+                "--cut-at".into(),
+                "features".into(),
+                "--pooling".into(),
+                "max".into(),
+                "--out".into(),
+                p("d.onnx"),
+            ],
+            "already a vector",
+        ),
     ];
     for (extra, expected) in cases {
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
@@ -674,6 +688,8 @@ fn finetune_rejects_bad_arguments_before_training() {
         "finetune",
         "--base",
         "ResNet49",
+        "--weights",
+        "none",
         "--data",
         &p("train"),
         "--out",
@@ -681,8 +697,9 @@ fn finetune_rejects_bad_arguments_before_training() {
     ]);
     let err = text(&o.stderr);
     assert!(!o.status.success() && err.lines().count() == 1, "{err}");
+    // What is wrong is the name (no such file or application), not the --weights beside it.
     assert!(
-        err.contains("ResNet49") && err.contains("MobileNetV2"),
+        err.contains("ResNet49") && err.contains("MobileNetV2") && !err.contains("model file"),
         "{err}"
     );
     let o = graft(&[

@@ -42,7 +42,8 @@ pub struct FitOptions {
     pub verbosity: Verbosity,
     /// Cache the frozen part's outputs when that is exact (see the `cache` module).
     pub cache_features: bool,
-    /// Cached features above this many bytes go to a temporary file.
+    /// Cached features (training and validation together) above this many bytes go to a
+    /// temporary file.
     pub cache_memory_limit: usize,
     /// Seeds dropout; the data sources carry their own seeds for order and augmentation.
     pub seed: u64,
@@ -156,6 +157,7 @@ impl Trainer {
                 initial_epoch: 0,
                 stop_training: false,
                 stop_reason: None,
+                error: None,
                 history: History::default(),
             },
             compile,
@@ -263,6 +265,7 @@ impl Trainer {
         self.state.initial_epoch = options.initial_epoch;
         self.state.stop_training = false;
         self.state.stop_reason = None;
+        self.state.error = None;
         self.state.history = History::default();
         let mut callbacks = std::mem::take(&mut options.callbacks);
         for cb in callbacks.iter_mut() {
@@ -282,12 +285,16 @@ impl Trainer {
                 .map(|r| plan.value_of(r))
                 .collect::<Option<Vec<usize>>>()
         }) {
+            // One limit for everything cached: the validation features get what the training
+            // features left of it.
             let limit = options.cache_memory_limit;
-            let build = |data: &dyn DataSource, ids: Vec<usize>| {
+            let build = |data: &dyn DataSource, ids: Vec<usize>, limit: usize| {
                 FeatureCache::build(&self.state.module, &self.state.device, ids, data, limit)
             };
-            let t = build(train, ids.clone())?;
-            let v = validation.map(|v| build(v, ids)).transpose()?;
+            let t = build(train, ids.clone(), limit)?;
+            let v = validation
+                .map(|v| build(v, ids, limit.saturating_sub(t.memory_bytes)))
+                .transpose()?;
             self.last_cache = Some((
                 t.memory_bytes + v.as_ref().map_or(0, |v| v.memory_bytes),
                 t.disk_bytes + v.as_ref().map_or(0, |v| v.disk_bytes),
@@ -304,6 +311,7 @@ impl Trainer {
             class_weights.as_deref(),
             removed.as_ref(),
         );
+        self.state.error = result.as_ref().err().map(|e| e.to_string());
         // Whatever happened, the module runs its normal plan again.
         for cb in callbacks.iter_mut() {
             if let Err(e) = cb.on_train_end(&mut self.state) {

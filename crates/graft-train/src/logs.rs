@@ -81,24 +81,22 @@ impl History {
         serde_json::Value::Object(map)
     }
 
-    /// One row per epoch, Keras' CSVLogger layout: `epoch,<keys sorted>`.
+    /// One row per epoch, as Keras' `CSVLogger` writes them: a header `epoch,<keys sorted>`,
+    /// values as Python prints floats, `NA` where an epoch has no value, lines ending `\r\n`
+    /// (Python's `csv` module).
     pub fn to_csv(&self) -> String {
-        let keys: Vec<&String> = self.history.keys().collect();
-        let mut out = String::from("epoch");
-        for k in &keys {
-            out.push(',');
-            out.push_str(k);
-        }
-        out.push('\n');
+        let keys: Vec<&str> = self.history.keys().map(String::as_str).collect();
+        let mut out = csv_row(std::iter::once("epoch").chain(keys.iter().copied()), ',');
         for (row, epoch) in self.epoch.iter().enumerate() {
-            out.push_str(&epoch.to_string());
-            for k in &keys {
-                out.push(',');
-                if let Some(v) = self.history[*k].get(row) {
-                    out.push_str(&v.to_string());
-                }
-            }
-            out.push('\n');
+            let values = keys.iter().map(|k| {
+                self.history[*k]
+                    .get(row)
+                    .map_or("NA".into(), |v| python_float(*v))
+            });
+            out.push_str(&csv_row(
+                std::iter::once(epoch.to_string()).chain(values),
+                ',',
+            ));
         }
         out
     }
@@ -154,6 +152,76 @@ impl History {
     }
 }
 
+/// One CSV line as Python's `csv.writer` (excel dialect) writes it: fields quoted only when they
+/// hold the separator, a quote or a line break; `\r\n` at the end.
+pub(crate) fn csv_row<S: AsRef<str>>(
+    fields: impl IntoIterator<Item = S>,
+    separator: char,
+) -> String {
+    let mut out = String::new();
+    for (i, field) in fields.into_iter().enumerate() {
+        let field = field.as_ref();
+        if i > 0 {
+            out.push(separator);
+        }
+        if field.contains([separator, '"', '\r', '\n']) {
+            out.push('"');
+            out.push_str(&field.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(field);
+        }
+    }
+    out.push_str("\r\n");
+    out
+}
+
+/// `repr(float)` in Python: the shortest digits that read back to the same value, in fixed
+/// notation for decimal exponents -4 to 15 (always with a fractional part: `1.0`) and in
+/// scientific notation with a signed two-digit exponent otherwise (`1e-05`, `2.5e+16`).
+pub(crate) fn python_float(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+    }
+    // Rust's `{:e}` also gives the shortest round-trip digits: `-1.234e-5`.
+    let scientific = format!("{v:e}");
+    let (mantissa, exponent) = scientific
+        .split_once('e')
+        .expect("LowerExp has an exponent");
+    let exponent: i32 = exponent.parse().expect("LowerExp exponent");
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let n = digits.len() as i32;
+    let body = if (-4..16).contains(&exponent) {
+        if exponent < 0 {
+            format!("0.{}{digits}", "0".repeat((-exponent - 1) as usize))
+        } else if exponent + 1 >= n {
+            format!("{digits}{}.0", "0".repeat((exponent + 1 - n) as usize))
+        } else {
+            let point = (exponent + 1) as usize;
+            format!("{}.{}", &digits[..point], &digits[point..])
+        }
+    } else {
+        let m = if n == 1 {
+            digits
+        } else {
+            format!("{}.{}", &digits[..1], &digits[1..])
+        };
+        let e_sign = if exponent < 0 { '-' } else { '+' };
+        format!("{m}e{e_sign}{:02}", exponent.abs())
+    };
+    format!("{sign}{body}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,5 +244,43 @@ mod tests {
         let bad = serde_json::json!({"loss": "high"});
         assert!(History::from_json(&bad).unwrap_err().contains("\"loss\""));
         assert!(History::from_json(&serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn floats_print_as_python_repr() {
+        // repr() of each value in CPython 3.11.
+        for (v, python) in [
+            (0.4000000059604645, "0.4000000059604645"),
+            (1.1227900981903076, "1.1227900981903076"),
+            (1.0, "1.0"),
+            (-2.5, "-2.5"),
+            (123.0, "123.0"),
+            (0.0001, "0.0001"),
+            (0.00012345, "0.00012345"),
+            (1e-5, "1e-05"),
+            (1.5e-5, "1.5e-05"),
+            (-3.25e-7, "-3.25e-07"),
+            (1e16, "1e+16"),
+            (2.5e16, "2.5e+16"),
+            (1234567890123456.0, "1234567890123456.0"),
+            (1e300, "1e+300"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (0.0, "0.0"),
+            (f64::NAN, "nan"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+        ] {
+            assert_eq!(python_float(v), python, "{v:e}");
+        }
+    }
+
+    #[test]
+    fn csv_rows_quote_like_python() {
+        assert_eq!(csv_row(["epoch", "loss"], ','), "epoch,loss\r\n");
+        assert_eq!(
+            csv_row(["a,b", "say \"hi\"", "x"], ','),
+            "\"a,b\",\"say \"\"hi\"\"\",x\r\n"
+        );
+        assert_eq!(csv_row(["a,b", "c"], ';'), "a,b;c\r\n");
     }
 }

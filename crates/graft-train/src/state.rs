@@ -28,6 +28,9 @@ pub struct TrainState {
     pub stop_training: bool,
     /// Why training stopped early, if it did.
     pub stop_reason: Option<String>,
+    /// The error training ended with, if it failed (set by `fit` before the callbacks'
+    /// `on_train_end`, so that they can tell a failed run from a finished one).
+    pub error: Option<String>,
     pub history: History,
 }
 

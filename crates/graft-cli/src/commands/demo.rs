@@ -14,7 +14,6 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use graft::applications::Preprocessing;
 use graft::data::{Shift, Zoom};
-use graft::train::HeadPooling;
 use graft::{SummaryOptions, Tensor};
 
 use super::args::Augmentation;
@@ -147,7 +146,7 @@ fn fine_tune_and_export(out: &std::path::Path, quiet: bool) -> anyhow::Result<()
             cut_at: Some("features".into()),
             image_size: None,
             preprocess: Some(Preprocessing::Identity),
-            pooling: HeadPooling::Average,
+            pooling: None,
             dropout: 0.2,
             dense: vec![],
             epochs: 15,

@@ -20,7 +20,10 @@ struct Progress {
 }
 
 /// Keras' `BackupAndRestore(backup_dir)`, saving at the end of each epoch. The backup is
-/// removed when training ends normally (`delete_checkpoint`, Keras' default).
+/// removed when training ends normally (`delete_checkpoint`, Keras' default); a run that fails
+/// (an error from a callback, the data or the disk) keeps it, as Keras does, so a rerun resumes.
+/// Unlike Keras, a run stopped by an invalid loss (TerminateOnNaN) keeps its backup too, and an
+/// epoch whose loss is not finite is not backed up: the backup left is the last good epoch's.
 pub struct BackupAndRestore {
     dir: PathBuf,
     delete_checkpoint: bool,
@@ -97,6 +100,11 @@ impl Callback for BackupAndRestore {
         logs: &mut Logs,
         state: &mut TrainState,
     ) -> Result<(), TrainError> {
+        // An epoch whose loss is not finite (what TerminateOnNaN stops on) left weights nothing
+        // can resume from: keep the backup of the last good epoch, which `on_train_end` keeps.
+        if logs.get("loss").is_some_and(|l| !l.is_finite()) {
+            return Ok(());
+        }
         // Write a complete new backup beside the old one, then swap: a kill at any point leaves
         // one complete backup.
         let parent = self
@@ -133,10 +141,11 @@ impl Callback for BackupAndRestore {
     }
 
     fn on_train_end(&mut self, state: &mut TrainState) -> Result<(), TrainError> {
-        let interrupted = state
+        let invalid_loss = state
             .stop_reason
             .as_deref()
             .is_some_and(|r| r.starts_with("invalid loss"));
+        let interrupted = invalid_loss || state.error.is_some();
         if self.delete_checkpoint && !interrupted {
             let _ = std::fs::remove_dir_all(&self.dir);
         }

@@ -14,7 +14,7 @@ use crate::state::TrainState;
 
 /// Writes a model file: `(graph, path, weights_only)`. The facade provides one that dispatches
 /// on the extension (`.keras`, `.h5`, `.onnx`); without one, only burn records (`.bpk`) are
-/// written.
+/// written. Its error message is shown as it is, so it names the file (the facade's errors do).
 pub type ModelSaver = Arc<dyn Fn(&Graph, &Path, bool) -> Result<(), String> + Send + Sync>;
 
 /// Saves after every epoch, or only when `monitor` improves (`save_best_only`).
@@ -83,8 +83,8 @@ impl ModelCheckpoint {
                      `graft::model_checkpoint(...)` or give it `.saver(graft::checkpoint_saver())`",
                 )
             })?;
-            saver(&state.to_graph(), path, self.save_weights_only)
-                .map_err(|e| TrainError::file(path, e))?;
+            // The saver's message names the file already: prefixing the path would say it twice.
+            saver(&state.to_graph(), path, self.save_weights_only).map_err(TrainError::Config)?;
         }
         self.saved.push(path.to_path_buf());
         Ok(())

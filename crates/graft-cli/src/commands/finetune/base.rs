@@ -32,19 +32,19 @@ pub struct BaseRequest<'a> {
 pub fn resolve(request: &BaseRequest) -> anyhow::Result<Base> {
     let path = Path::new(request.base);
     if path.exists() || Application::from_name(request.base).is_none() {
-        if request.weights.is_some() || request.alpha.is_some() {
-            bail!(
-                "--weights and --alpha go with an application name for --base (such as \
-                 MobileNetV2), not with the model file {}",
-                path.display()
-            );
-        }
         if !path.exists() {
             let names: Vec<&str> = Application::ALL.iter().map(|a| a.name()).collect();
             bail!(
                 "--base {}: no such file, and not a keras.applications name ({})",
                 request.base,
                 names.join(", ")
+            );
+        }
+        if request.weights.is_some() || request.alpha.is_some() {
+            bail!(
+                "--weights and --alpha go with an application name for --base (such as \
+                 MobileNetV2), not with the model file {}",
+                path.display()
             );
         }
         let graph = graft::load_graph(path)?;

@@ -83,9 +83,10 @@ pub struct Args {
     #[arg(long)]
     pub preprocess: Option<Preprocessing>,
 
-    /// How the head reduces the feature map: avg, max or flatten.
-    #[arg(long, default_value = "avg", value_parser = parse_pooling)]
-    pub pooling: HeadPooling,
+    /// How the head reduces the base's feature map: avg (the default), max or flatten. Refused
+    /// when the cut output is already a vector (nothing to reduce).
+    #[arg(long, value_parser = parse_pooling, value_name = "avg|max|flatten")]
+    pub pooling: Option<HeadPooling>,
 
     /// Dropout rate before each Dense layer of the head.
     #[arg(long, default_value_t = 0.0)]
@@ -180,6 +181,27 @@ fn parse_pooling(s: &str) -> Result<HeadPooling, String> {
     }
 }
 
+/// An explicit `--pooling` needs a feature map to reduce: on a cut that already ends in a
+/// vector it would do nothing, which is never what the user meant.
+fn check_pooling(cut: &graft::ir::Graph, pooling: HeadPooling, cut_at: &str) -> anyhow::Result<()> {
+    let shapes = cut.infer_shapes()?;
+    let shape = cut.outputs.first().and_then(|o| shapes.get(o));
+    if let Some(shape) = shape
+        && shape.rank() <= 2
+    {
+        let name = match pooling {
+            HeadPooling::Max => "max",
+            HeadPooling::Flatten => "flatten",
+            _ => "avg",
+        };
+        bail!(
+            "--pooling {name}: the output of '{cut_at}' is already a vector {shape}, with \
+             nothing to pool; leave --pooling out or --cut-at a layer with a feature map"
+        );
+    }
+    Ok(())
+}
+
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     // Everything that can be checked is checked before training.
     let base = base::resolve(&BaseRequest {
@@ -193,6 +215,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         .graph
         .cut_at(cut_at.as_str())
         .with_context(|| format!("--cut-at: {}", base.label))?;
+    if let Some(pooling) = args.pooling {
+        check_pooling(&cut, pooling, &cut_at)?;
+    }
     let preprocess = args
         .preprocess
         .or(base.preprocessing)
@@ -234,7 +259,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let data = data::load_data(&args, size, preprocess)?;
 
     let head = Head::classifier(data.classes.len())
-        .pooling(args.pooling)
+        .pooling(args.pooling.unwrap_or(HeadPooling::Average))
         .dropout(args.dropout)
         .hidden(&args.dense, graft::ir::Activation::Relu)
         .seed(args.seed);
