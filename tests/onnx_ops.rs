@@ -1,4 +1,4 @@
-//! Every ONNX op family graft maps, on small models written with onnx.helper (opsets 7 to 20):
+//! Every ONNX op family graft maps, on small models written with onnx.helper (opsets 7 to 21):
 //! graft's outputs match onnxruntime's within 1e-4 of the largest value, at the fixture's batch
 //! and at batch 1 (the batch is dynamic); broken and unsupported files fail with the messages
 //! `errors/errors.json` lists. Fixtures (committed): `.venv/bin/python scripts/fixtures/onnx/ops.py
@@ -102,6 +102,36 @@ op_fixtures! {
     resize_opset10,
     misc,
     external_data,
+    gemm_trans_a,
+    pad_opset18_axes,
+    resize_opset19,
+    cnn_opset21,
+    slice_crop,
+}
+
+#[test]
+fn gemm_of_constants_folds_into_the_next_kernel() {
+    // The transA/transB Gemm of two initializers is evaluated at load time: no layer of its
+    // own, its result the kernel of the Dense that reads it.
+    let graph = graft::load_graph(onnx_root().join("ops/gemm_trans_a/model.onnx")).unwrap();
+    assert!(graph.layer("low_rank").is_none(), "the constant Gemm folds");
+    let dense = graph.layer("dense_low_rank").expect("Dense layer");
+    assert!(matches!(&dense.op, graft::Op::Dense(d) if d.units == 4 && d.use_bias));
+    assert_eq!(dense.weight("kernel").unwrap().tensor.shape(), &[6, 4]);
+}
+
+#[test]
+fn opset21_file_reads_with_its_opset() {
+    let model = graft::onnx::load_model(onnx_root().join("ops/cnn_opset21/model.onnx")).unwrap();
+    assert_eq!(model.opset, 21);
+    let graph = &model.graph;
+    // noop_with_empty_axes=1 without axes reduces nothing: no layer.
+    assert!(graph.layer("reduce_noop").is_none());
+    // Pad with axes [-2, -1] of zeros is a ZeroPadding of the spatial axes.
+    assert!(matches!(
+        graph.layer("pad").map(|l| &l.op),
+        Some(graft::Op::ZeroPadding(z)) if z.padding == vec![(1, 1), (1, 1)]
+    ));
 }
 
 #[test]

@@ -37,9 +37,16 @@ fn is_learning_rate(key: &str) -> bool {
     matches!(key, "lr" | "learning_rate")
 }
 
+/// One metric's training and validation values (`loss` and `val_loss`), either may be missing.
+#[derive(Default)]
+struct Family<'a> {
+    train: Option<&'a [f64]>,
+    validation: Option<&'a [f64]>,
+}
+
 /// Groups a history into panels: `loss` first, other metrics by name, the learning rate last.
 fn panels(history: &BTreeMap<String, Vec<f64>>) -> Vec<Panel<'_>> {
-    let mut families: BTreeMap<&str, (Option<&[f64]>, Option<&[f64]>)> = BTreeMap::new();
+    let mut families: BTreeMap<&str, Family> = BTreeMap::new();
     let mut rates = vec![];
     for (key, values) in history {
         if !values.iter().any(|v| v.is_finite()) {
@@ -51,19 +58,19 @@ fn panels(history: &BTreeMap<String, Vec<f64>>) -> Vec<Panel<'_>> {
                 series: vec![("learning rate", TRAIN, values.as_slice())],
             });
         } else if let Some(base) = key.strip_prefix("val_") {
-            families.entry(base).or_default().1 = Some(values);
+            families.entry(base).or_default().validation = Some(values);
         } else {
-            families.entry(key).or_default().0 = Some(values);
+            families.entry(key).or_default().train = Some(values);
         }
     }
     let mut out: Vec<Panel> = families
         .into_iter()
-        .map(|(name, (train, val))| {
+        .map(|(name, family)| {
             let mut series = vec![];
-            if let Some(t) = train {
+            if let Some(t) = family.train {
                 series.push(("train", TRAIN, t));
             }
-            if let Some(v) = val {
+            if let Some(v) = family.validation {
                 series.push(("validation", VALIDATION, v));
             }
             Panel {

@@ -1,6 +1,7 @@
 //! Load-time evaluation of ops whose inputs are all constants: the shape arithmetic exporters
 //! emit (`Shape` -> `Gather` -> `Unsqueeze` -> `Concat` -> `Reshape`), constant casts, slices,
-//! and element-wise arithmetic on initializers. Sizes unknown until run time stay symbolic
+//! element-wise arithmetic on initializers, and `Gemm` of constants (any `transA`/`transB`: a
+//! kernel computed from initializers). Sizes unknown until run time stay symbolic
 //! (`Sym::Batch`), so a reshape target built from `x.shape[0]` still reads as "keep the batch".
 
 use graft_ir::tensor::strides;
@@ -35,6 +36,7 @@ pub(crate) fn foldable(op: &str) -> bool {
             | "Ceil"
             | "Shape"
             | "Size"
+            | "Gemm"
     )
 }
 
@@ -172,6 +174,69 @@ fn binary(op: &str, a: &Const, b: &Const) -> Result<Const, String> {
             ))
         }
     }
+}
+
+/// `Gemm` of constants: `alpha * op(A) . op(B) + beta * C`, `op` transposing when `transA` /
+/// `transB` is set, C broadcast to `[M, N]` (numpy rules, as ONNX's unidirectional broadcast).
+fn gemm(cx: &Ctx, a: &Const, b: &Const, c: Option<&Const>) -> Result<Const, String> {
+    let at = cx.attrs.int("transA", 0) != 0;
+    let bt = cx.attrs.int("transB", 0) != 0;
+    let (alpha, beta) = (cx.attrs.float("alpha", 1.0), cx.attrs.float("beta", 1.0));
+    if a.dims.len() != 2 || b.dims.len() != 2 {
+        return Err(format!(
+            "A {:?} and B {:?} are not both matrices",
+            a.dims, b.dims
+        ));
+    }
+    let (m, k) = if at {
+        (a.dims[1], a.dims[0])
+    } else {
+        (a.dims[0], a.dims[1])
+    };
+    let (kb, n) = if bt {
+        (b.dims[1], b.dims[0])
+    } else {
+        (b.dims[0], b.dims[1])
+    };
+    if k != kb {
+        return Err(format!(
+            "op(A) has {k} columns and op(B) {kb} rows (A {:?}, transA={}, B {:?}, transB={})",
+            a.dims,
+            u8::from(at),
+            b.dims,
+            u8::from(bt)
+        ));
+    }
+    numel(&[m, n])?;
+    let (av, bv) = (a.to_f32()?, b.to_f32()?);
+    // Element (i, j) of op(A) and of op(B), from the row-major stored matrices.
+    let ea = |i: usize, j: usize| if at { av[j * m + i] } else { av[i * k + j] };
+    let eb = |i: usize, j: usize| if bt { bv[j * k + i] } else { bv[i * n + j] };
+    let cv = match c {
+        Some(c) => {
+            if c.dims.len() > 2 {
+                return Err(format!("C has shape {:?}, more than a matrix", c.dims));
+            }
+            Some(expand(c, &broadcast_dims(&[m, n], &c.dims)?)?.to_f32()?)
+        }
+        None => None,
+    };
+    if let Some(cv) = &cv
+        && cv.len() != m * n
+    {
+        return Err(format!("C does not broadcast to [{m}, {n}]"));
+    }
+    let mut out = vec![0f32; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let dot: f64 = (0..k)
+                .map(|p| f64::from(ea(i, p)) * f64::from(eb(p, j)))
+                .sum();
+            let bias = cv.as_ref().map_or(0.0, |c| beta * c[i * n + j]);
+            out[i * n + j] = alpha * dot as f32 + bias;
+        }
+    }
+    Ok(Const::f32(vec![m, n], out))
 }
 
 /// Evaluates node `cx` on constant inputs (`None` for absent optional inputs).
@@ -445,6 +510,7 @@ pub(crate) fn eval(cx: &Ctx, inputs: &[Option<Const>]) -> Result<Const, String> 
             })
         }
         "Add" | "Sub" | "Mul" | "Div" => binary(cx.op(), arg(0)?, arg(1)?),
+        "Gemm" => gemm(cx, arg(0)?, arg(1)?, inputs.get(2).and_then(Option::as_ref)),
         "Neg" | "Sqrt" | "Reciprocal" | "Floor" | "Ceil" => {
             let c = arg(0)?;
             if let (Data::Int(v), "Neg") = (&c.data, cx.op()) {

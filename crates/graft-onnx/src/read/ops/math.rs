@@ -171,15 +171,34 @@ fn single_on(b: &mut Builder, cx: &Ctx, x: TensorRef, op: Op) -> Result<(), Stri
     Ok(())
 }
 
-/// `Gemm`: `alpha * A . op(B) + beta * C` with constant B and C, as a Dense layer (the kernel
-/// stored `[in, out]`, so `transB=1` weights are transposed here).
+/// `Gemm`: `alpha * op(A) . op(B) + beta * C` with a computed A and constant B and C, as a Dense
+/// layer (the kernel stored `[in, out]`, so `transB=1` weights are transposed here).
+///
+/// A Gemm whose inputs are all constants (`transA` or not) is evaluated at load time (`fold`),
+/// so a kernel computed from initializers (a low-rank factorisation, a transposed weight)
+/// becomes a constant that the next Gemm or MatMul takes as its B. With a computed A, `transA=1`
+/// contracts over A's axis 0, the batch: each output row would mix samples, which no graft layer
+/// does (the IR keeps axis 0 as the batch, and Permute keeps it first), so it is refused; as is a
+/// constant A with a computed B, which contracts over B's batch axis the same way.
 pub(super) fn gemm(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
+    if let Val::Const(_) = b.input(cx, 0)? {
+        return Err(format!(
+            "input 0 ('{}') is a constant and input 1 is computed: op(A) . op(B) would \
+             contract over B's batch axis, mixing samples; graft maps Gemm with a computed A \
+             and constant B and C",
+            cx.node.input[0]
+        ));
+    }
     let (_, shape) = b.tensor(cx, 0)?;
     if shape.rank() != 2 {
         return Err(format!("input {shape} is not a matrix"));
     }
     if cx.attrs.int("transA", 0) != 0 {
-        return Err("transA=1 transposes the batch axis away; graft cannot express it".into());
+        return Err(format!(
+            "transA=1 on the computed A {shape} sums over its batch axis (axis 0), so each \
+             output row would mix samples; graft keeps samples apart and cannot express it \
+             (a transA Gemm whose inputs are all constants is folded)"
+        ));
     }
     let w = b.constant(cx, 1)?;
     if w.dims.len() != 2 {

@@ -21,6 +21,15 @@ pub(super) fn batch_norm(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
             ));
         }
     }
+    // Opset 14: training_mode=1 normalises with the batch's own statistics (and outputs the
+    // updated running ones); graft's layer reads as inference, with the stored statistics.
+    if cx.opset >= 14 && cx.attrs.int("training_mode", 0) != 0 {
+        return Err(
+            "training_mode=1 normalises with the batch's statistics; graft reads \
+             BatchNormalization in inference mode (the stored mean and variance)"
+                .into(),
+        );
+    }
     for i in 1..=4 {
         b.unused_output(cx, i)?;
     }

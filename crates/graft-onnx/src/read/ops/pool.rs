@@ -70,6 +70,15 @@ pub(super) fn reduce(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
     } else {
         cx.attrs.ints("axes")
     };
+    // Opset 18: with noop_with_empty_axes=1, no axes (or an empty list) means no reduction.
+    if cx.opset >= 18
+        && cx.attrs.int("noop_with_empty_axes", 0) != 0
+        && axes.as_ref().is_none_or(Vec::is_empty)
+    {
+        let v = b.input(cx, 0)?;
+        b.output(cx, v);
+        return Ok(());
+    }
     let mut axes = axes
         .ok_or("reduces over every axis; graft expresses reductions over the spatial axes only")?
         .iter()

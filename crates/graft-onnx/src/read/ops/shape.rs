@@ -1,10 +1,11 @@
 //! Ops that move values: flatten, reshape (and squeeze/unsqueeze), transpose (pairs that cancel
-//! fold away), concat, pad, resize/upsample, dropout, identity, and `Shape` of a computed tensor
-//! (a constant with the batch size left symbolic).
+//! fold away), slice (a spatial crop), concat, pad, resize/upsample, dropout, identity, and
+//! `Shape` of a computed tensor (a constant with the batch size left symbolic).
 
 use graft_ir::{
-    DataFormat, Dim, DropoutConfig, FlattenConfig, Interpolation, Op, PadConfig, PadMode,
-    PermuteConfig, ReshapeConfig, Shape, UpSamplingConfig, ZeroPaddingConfig, normalize_axis,
+    CroppingConfig, DataFormat, Dim, DropoutConfig, FlattenConfig, Interpolation, Op, PadConfig,
+    PadMode, PermuteConfig, ReshapeConfig, Shape, UpSamplingConfig, ZeroPaddingConfig,
+    normalize_axis,
 };
 
 use super::single;
@@ -52,6 +53,27 @@ pub(super) fn shape(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
 
 pub(super) fn dropout(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
     b.unused_output(cx, 1)?;
+    // Opset 12: a `training_mode` input; true makes the file's inference drop values, which a
+    // graft Dropout does only when training.
+    if cx.opset >= 12
+        && let Some(t) = b.opt_input(cx, 2)?
+    {
+        match t {
+            Val::Const(c) if c.to_f32()?.iter().all(|&v| v == 0.0) => {}
+            Val::Const(_) => {
+                return Err(
+                    "training_mode is true: the file drops values at inference, which \
+                            graft's Dropout does only in training"
+                        .into(),
+                );
+            }
+            Val::Tensor { .. } => {
+                return Err(
+                    "training_mode is computed at run time; graft needs it constant".into(),
+                );
+            }
+        }
+    }
     let rate = if cx.opset >= 12 {
         match b.opt_constant(cx, 1)? {
             Some(c) => c.scalar_f32().ok_or("ratio is not a scalar")?,
@@ -120,21 +142,25 @@ fn reshape_to(b: &mut Builder, cx: &Ctx, dims: &[Dim], shape: &Shape) -> Result<
 pub(super) fn reshape(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
     let (_, shape) = b.tensor(cx, 0)?;
     let r = shape.rank();
-    let axes_of = |b: &Builder, r: usize| -> Result<Option<Vec<usize>>, String> {
-        let raw = if cx.opset >= 13 {
+    // Squeeze/Unsqueeze axes: an input from opset 13, an attribute before.
+    let raw_axes = |b: &Builder| -> Result<Option<Vec<i64>>, String> {
+        if cx.opset >= 13 {
             match b.opt_constant(cx, 1)? {
-                Some(c) => Some(c.to_i64()?),
-                None => None,
+                Some(c) => Ok(Some(c.to_i64()?)),
+                None => Ok(None),
             }
         } else {
-            cx.attrs.ints("axes")
-        };
-        raw.map(|v| {
-            v.iter()
-                .map(|&a| normalize_axis(a, r).ok_or(format!("axis {a} is out of range")))
-                .collect()
-        })
-        .transpose()
+            Ok(cx.attrs.ints("axes"))
+        }
+    };
+    // Axes normalised against rank `r` (Squeeze: the input's; Unsqueeze: the output's).
+    let normalize = |v: Vec<i64>, r: usize| -> Result<Vec<usize>, String> {
+        v.iter()
+            .map(|&a| normalize_axis(a, r).ok_or(format!("axis {a} is out of range")))
+            .collect()
+    };
+    let axes_of = |b: &Builder, r: usize| -> Result<Option<Vec<usize>>, String> {
+        raw_axes(b)?.map(|v| normalize(v, r)).transpose()
     };
     let dims: Vec<Dim> = match cx.op() {
         "Squeeze" => {
@@ -154,11 +180,14 @@ pub(super) fn reshape(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
                 .collect()
         }
         "Unsqueeze" => {
-            let mut axes = axes_of(b, r + cx.node.input.len().max(1))?.ok_or("has no axes")?;
-            // Axes index the output.
-            let out_rank = r + axes.len();
-            axes = axes.iter().map(|&a| a.min(out_rank - 1)).collect();
+            // Axes index the output, whose rank is the input's plus one per axis.
+            let raw = raw_axes(b)?.ok_or("has no axes")?;
+            let out_rank = r + raw.len();
+            let mut axes = normalize(raw, out_rank)?;
             axes.sort_unstable();
+            if axes.windows(2).any(|w| w[0] == w[1]) {
+                return Err(format!("axes {axes:?} repeat an axis"));
+            }
             if axes.first() == Some(&0) {
                 return Err("inserts an axis before the batch".into());
             }
@@ -348,6 +377,86 @@ pub(super) fn transpose(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
     Ok(())
 }
 
+/// `Slice` of a computed tensor (the constant case is folded): a `Cropping` of the spatial axes
+/// of a 1D or 2D feature map, as graft writes Cropping layers and exporters write crops. The
+/// batch and channel axes must be kept whole and every step be 1; a crop from the end needs the
+/// axis' size known at load time unless `end` is negative (counting from the end) or past it.
+pub(super) fn slice(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
+    let (_, shape) = b.tensor(cx, 0)?;
+    let r = shape.rank();
+    // starts/ends/axes/steps: inputs from opset 10, attributes before.
+    let part = |i: usize, attr: &str| -> Result<Option<Vec<i64>>, String> {
+        if cx.opset >= 10 {
+            b.opt_constant(cx, i)?.map(|c| c.to_i64()).transpose()
+        } else {
+            Ok(cx.attrs.ints(attr))
+        }
+    };
+    let starts = part(1, "starts")?.ok_or("has no starts")?;
+    let ends = part(2, "ends")?.ok_or("has no ends")?;
+    let axes = part(3, "axes")?.unwrap_or_else(|| (0..starts.len() as i64).collect());
+    let steps = part(4, "steps")?.unwrap_or_else(|| vec![1; starts.len()]);
+    if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
+        return Err(format!(
+            "starts {starts:?}, ends {ends:?}, axes {axes:?} and steps {steps:?} differ in length"
+        ));
+    }
+    if r != 3 && r != 4 {
+        return Err(format!(
+            "slices {shape}; graft crops the spatial axes of 1D and 2D feature maps only"
+        ));
+    }
+    let mut crop = vec![(0usize, 0usize); r];
+    for k in 0..axes.len() {
+        let a = normalize_axis(axes[k], r)
+            .ok_or(format!("axis {} is out of range for {shape}", axes[k]))?;
+        if steps[k] != 1 {
+            return Err(format!(
+                "step {} on axis {a}; graft crops with step 1",
+                steps[k]
+            ));
+        }
+        let dim = shape.dims()[a];
+        // Cells removed before and after, from ONNX's clamping of start and end.
+        let before = match (starts[k], dim) {
+            (s, _) if s >= 0 => dim.map_or(s as usize, |d| (s as usize).min(d)),
+            (s, Some(d)) => d.saturating_sub(s.unsigned_abs() as usize),
+            (s, None) => {
+                return Err(format!(
+                    "start {s} on axis {a} of {shape} counts from an end unknown at load time"
+                ));
+            }
+        };
+        let after = match (ends[k], dim) {
+            (e, _) if e < 0 => e.unsigned_abs() as usize,
+            (e, Some(d)) => d.saturating_sub((e as u64).min(d as u64) as usize),
+            // Past any size an axis can have: to the end.
+            (e, None) if e >= i32::MAX as i64 => 0,
+            (e, None) => {
+                return Err(format!(
+                    "end {e} on axis {a} of {shape} needs the axis' size, unknown at load time"
+                ));
+            }
+        };
+        if let Some(d) = dim
+            && before + after > d
+        {
+            return Err(format!("slices axis {a} of {shape} to nothing"));
+        }
+        crop[a] = (before, after);
+    }
+    if crop[0] != (0, 0) || crop[1] != (0, 0) {
+        return Err(format!(
+            "slices the batch or channel axis of {shape}; graft crops the spatial axes only"
+        ));
+    }
+    let op = Op::Cropping(CroppingConfig {
+        cropping: crop[2..].to_vec(),
+        data_format: DataFormat::ChannelsFirst,
+    });
+    single(b, cx, op, vec![])
+}
+
 pub(super) fn concat(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
     let n = cx.node.input.len();
     let mut inputs = Vec::with_capacity(n);
@@ -390,11 +499,25 @@ pub(super) fn pad(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
         };
         let mut pads = b.constant(cx, 1)?.to_i64()?;
         if let Some(axes) = b.opt_constant(cx, 3)? {
-            // opset 18: pads for the listed axes only.
+            // opset 18: pads for the listed axes only (begins, then ends, in the axes' order;
+            // negative axes count from the end).
             let axes = axes.to_i64()?;
+            if pads.len() != 2 * axes.len() {
+                return Err(format!(
+                    "pads has {} values for the {} axes {axes:?}; it needs {}",
+                    pads.len(),
+                    axes.len(),
+                    2 * axes.len()
+                ));
+            }
             let mut full = vec![0i64; 2 * r];
+            let mut seen = vec![false; r];
             for (k, &a) in axes.iter().enumerate() {
-                let a = normalize_axis(a, r).ok_or(format!("axis {a} is out of range"))?;
+                let a = normalize_axis(a, r)
+                    .ok_or(format!("axis {a} is out of range for a rank-{r} input"))?;
+                if std::mem::replace(&mut seen[a], true) {
+                    return Err(format!("axes {axes:?} list axis {a} twice"));
+                }
                 full[a] = pads[k];
                 full[a + r] = pads[k + axes.len()];
             }
@@ -421,6 +544,14 @@ pub(super) fn pad(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
         "constant" => PadMode::Constant(value),
         "reflect" => PadMode::Reflect,
         "edge" => PadMode::Edge,
+        // opset 19: circular padding; graft pads with constants, reflections and edges only.
+        "wrap" => {
+            return Err(
+                "mode \"wrap\" (circular padding, opset 19) is not supported; graft pads \
+                 with constant, reflect or edge"
+                    .into(),
+            );
+        }
         other => return Err(format!("mode {other:?} is not supported")),
     };
     let op = if mode == PadMode::Constant(0.0) && (r == 3 || r == 4) && pairs[1] == (0, 0) {
@@ -442,7 +573,9 @@ pub(super) fn pad(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
 fn nearest_source(x: usize, s: usize, transform: &str, rounding: &str) -> Option<i64> {
     let (x, sf) = (x as f64, s as f64);
     let orig = match transform {
-        "half_pixel" | "pytorch_half_pixel" => (x + 0.5) / sf - 0.5,
+        // half_pixel_symmetric (opset 19) shifts by `in/2 * (1 - out_int/out)`, which is 0 for
+        // whole factors (the only ones graft reads): it is half_pixel then.
+        "half_pixel" | "pytorch_half_pixel" | "half_pixel_symmetric" => (x + 0.5) / sf - 0.5,
         "asymmetric" => x / sf,
         "tf_half_pixel_for_nn" => (x + 0.5) / sf,
         _ => return None,
@@ -493,37 +626,97 @@ pub(super) fn resize(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
             sizes.map(|c| c.to_syms()),
         )
     };
-    let factors: Vec<f64> = match (scales, sizes) {
-        (Some(s), _) if s.len() == r => s.iter().map(|&v| v as f64).collect(),
+    // Opset 18: `axes` lists the axes that scales/sizes give (the others keep their size),
+    // negative axes counting from the end.
+    let axes: Vec<usize> = match cx
+        .attrs
+        .ints("axes")
+        .filter(|_| !upsample && cx.opset >= 18)
+    {
+        Some(a) => {
+            let axes = a
+                .iter()
+                .map(|&x| {
+                    normalize_axis(x, r)
+                        .ok_or(format!("axes entry {x} is out of range for input {shape}"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if (1..axes.len()).any(|i| axes[..i].contains(&axes[i])) {
+                return Err(format!("axes {a:?} list an axis twice"));
+            }
+            axes
+        }
+        None => (0..r).collect(),
+    };
+    let n = axes.len();
+    let mut factors = vec![1.0f64; r];
+    match (scales, sizes) {
+        (Some(s), _) if s.len() == n => {
+            for (&a, &v) in axes.iter().zip(&s) {
+                factors[a] = v as f64;
+            }
+        }
         // Target sizes, written by the exporter (the batch it traced with) or computed from
         // `Shape(x)` (PyTorch's `interpolate(size=...)`: the batch stays symbolic). Resizing
         // across samples is never what a CNN does, so with a dynamic batch the batch entry means
         // "the batch". Other axes need a known input size to become a factor.
-        (_, Some(z)) if z.len() == r => z
-            .iter()
-            .zip(shape.dims())
-            .enumerate()
-            .map(|(axis, (&o, d))| match (o, d) {
-                (Sym::Known(o), Some(d)) => Ok(o as f64 / *d as f64),
-                (Sym::Batch, _) if axis == 0 => Ok(1.0),
-                (Sym::Known(_), None) if axis == 0 => Ok(1.0),
-                (Sym::Known(0), None) => Ok(1.0),
-                _ => Err(format!(
-                    "sizes [{}] on axis {axis} of input {shape}: graft upsamples by whole \
-                     factors, so it needs both sizes known when the model loads",
-                    z.iter()
-                        .map(|s| match s {
-                            Sym::Known(v) => v.to_string(),
-                            Sym::Batch => "N".into(),
-                            Sym::Unknown => "?".into(),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            })
-            .collect::<Result<_, String>>()?,
-        _ => return Err(format!("needs {r} scales or sizes")),
-    };
+        (_, Some(z)) if z.len() == n => {
+            for (&axis, &o) in axes.iter().zip(&z) {
+                let d = shape.dims()[axis];
+                factors[axis] = match (o, d) {
+                    (Sym::Known(o), Some(d)) => o as f64 / d as f64,
+                    (Sym::Batch, _) if axis == 0 => 1.0,
+                    (Sym::Known(_), None) if axis == 0 => 1.0,
+                    (Sym::Known(0), None) => 1.0,
+                    _ => {
+                        return Err(format!(
+                            "sizes [{}] on axis {axis} of input {shape}: graft upsamples by \
+                             whole factors, so it needs both sizes known when the model loads",
+                            z.iter()
+                                .map(|s| match s {
+                                    Sym::Known(v) => v.to_string(),
+                                    Sym::Batch => "N".into(),
+                                    Sym::Unknown => "?".into(),
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                    }
+                };
+            }
+            // Opset 18: sizes may be a box to fit while keeping the aspect ratio: one factor
+            // for every listed axis, the smallest (not_larger) or the largest (not_smaller)
+            // ratio; the output size is then round(factor * input), which is exact for the
+            // whole factors graft reads.
+            let policy = if cx.opset >= 18 {
+                cx.attrs.string("keep_aspect_ratio_policy", "stretch")
+            } else {
+                "stretch".to_string()
+            };
+            let ratios = axes.iter().map(|&a| factors[a]);
+            let common = match policy.as_str() {
+                "stretch" => None,
+                "not_larger" => ratios.reduce(f64::min),
+                "not_smaller" => ratios.reduce(f64::max),
+                other => {
+                    return Err(format!(
+                        "keep_aspect_ratio_policy {other:?} is not an ONNX value"
+                    ));
+                }
+            };
+            if let Some(f) = common {
+                for &a in &axes {
+                    factors[a] = f;
+                }
+            }
+        }
+        _ if n == r => return Err(format!("needs {r} scales or sizes")),
+        _ => {
+            return Err(format!(
+                "needs {n} scales or sizes, one per axis of {axes:?}"
+            ));
+        }
+    }
     if factors[0] != 1.0 || factors[1] != 1.0 {
         return Err(format!(
             "scales {factors:?} resize the batch or channel axis"
@@ -549,9 +742,8 @@ pub(super) fn resize(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
             cx.attrs.string("nearest_mode", "round_prefer_floor"),
         )
     };
-    if cx.attrs.int("antialias", 0) != 0 && size.iter().any(|&s| s < 1) {
-        return Err("antialiased downsampling is not supported".into());
-    }
+    // `antialias` (opset 18) widens the filter only when shrinking, which graft refuses above:
+    // for whole upsampling factors it changes nothing (checked against onnxruntime).
     let interpolation = match mode.as_str() {
         "nearest" => {
             for &s in &size {
@@ -569,7 +761,10 @@ pub(super) fn resize(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
             Interpolation::Nearest
         }
         "linear" | "bilinear"
-            if matches!(transform.as_str(), "half_pixel" | "pytorch_half_pixel") =>
+            if matches!(
+                transform.as_str(),
+                "half_pixel" | "pytorch_half_pixel" | "half_pixel_symmetric"
+            ) =>
         {
             Interpolation::Bilinear
         }
