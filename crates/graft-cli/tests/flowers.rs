@@ -3,7 +3,6 @@
 //! file name, and a tar.gz of synthetic class folders laid out like flower_photos.tgz), then
 //! again with `GRAFT_OFFLINE=1` and the server gone.
 
-#[allow(dead_code)]
 #[path = "../../graft-hub/tests/common/mod.rs"]
 mod http;
 

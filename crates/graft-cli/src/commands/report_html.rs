@@ -150,9 +150,9 @@ fn page(report: &Report, curves: Option<&str>, matrix: Option<&str>) -> String {
         h.push_str("</table>\n");
     }
     if let Some(svg) = matrix {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<div class=\"plot\">{}</div>\n",
+            "<div class=\"plot\">{}</div>",
             strip_xml_declaration(svg)
         );
     }
@@ -168,13 +168,13 @@ fn page(report: &Report, curves: Option<&str>, matrix: Option<&str>) -> String {
 }
 
 fn misclassified(h: &mut String, misses: &[Miss]) {
-    let _ = write!(h, "<h2>Misclassified images ({})</h2>\n", misses.len());
+    let _ = writeln!(h, "<h2>Misclassified images ({})</h2>", misses.len());
     if misses.is_empty() {
         h.push_str("<p>None: every validation image was classified correctly.</p>\n");
         return;
     }
     if misses.len() > MAX_MISSES {
-        let _ = write!(h, "<p>The first {MAX_MISSES} are shown.</p>\n");
+        let _ = writeln!(h, "<p>The first {MAX_MISSES} are shown.</p>");
     }
     h.push_str("<div class=\"misses\">\n");
     for miss in misses.iter().take(MAX_MISSES) {
@@ -182,9 +182,9 @@ fn misclassified(h: &mut String, misses: &[Miss]) {
             Some(b64) => format!("<img src=\"data:image/png;base64,{b64}\" alt=\"\">"),
             None => "<div class=\"unreadable\">(unreadable)</div>".to_string(),
         };
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<figure>{image}<figcaption><b>{}</b> as <b class=\"wrong\">{}</b> ({:.0}%)<br><small>{}</small></figcaption></figure>\n",
+            "<figure>{image}<figcaption><b>{}</b> as <b class=\"wrong\">{}</b> ({:.0}%)<br><small>{}</small></figcaption></figure>",
             escape(&miss.truth),
             escape(&miss.predicted),
             100.0 * miss.confidence,

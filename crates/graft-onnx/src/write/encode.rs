@@ -1,8 +1,9 @@
 //! Streaming protobuf encoding: the model without its initializers is encoded by prost; the
 //! initializers are written after it, inside the graph message, straight from the IR's weight
 //! buffers (protobuf lets a message's fields come in any order, and repeated fields
-//! concatenate). Nothing the size of the weights is ever copied in memory. Tensors can go to an
-//! external data file instead of `raw_data` (models over protobuf's 2 GB).
+//! concatenate). Nothing the size of the weights is ever copied in memory. The model's weights can
+//! go to an external data file instead of `raw_data` (models over protobuf's 2 GB); the small
+//! constants made while lowering stay inline (see [`external`]).
 
 use std::io::{self, Write};
 
@@ -16,11 +17,32 @@ use super::builder::{Init, InitData};
 /// Where each initializer's bytes go.
 pub(crate) enum Placement {
     Inline,
-    /// In the named external file, at these offsets.
+    /// In the named external file, at these offsets (one per initializer, in order; `None`: this
+    /// one stays inline).
     External {
         location: String,
-        offsets: Vec<u64>,
+        offsets: Vec<Option<u64>>,
     },
+}
+
+impl Placement {
+    /// Where initializer `index`'s bytes start in the external file, if they go there.
+    fn offset(&self, index: usize) -> Option<u64> {
+        match self {
+            Placement::Inline => None,
+            Placement::External { offsets, .. } => offsets[index],
+        }
+    }
+}
+
+/// Whether an initializer goes to the external data file when there is one: the IR's weights
+/// do; the constants made while lowering (pads, shapes, axes, scales, BatchNorm's unit scale)
+/// do not. ONNX shape inference, which `onnx.checker` (full check) and onnxruntime run on
+/// loading, reads Pad's pads, Reshape's shape or Resize's scales as constants and fails on an
+/// external one ("Cannot parse data from external tensors"); the onnx package's own
+/// `convert_model_to_external_data` likewise keeps small tensors inline.
+pub(crate) fn external(init: &Init) -> bool {
+    matches!(init.data, InitData::Weight(_))
 }
 
 /// The tensor message without its data.
@@ -31,7 +53,9 @@ fn header(init: &Init, placement: &Placement, index: usize) -> TensorProto {
         name: init.name.clone(),
         ..Default::default()
     };
-    if let Placement::External { location, offsets } = placement {
+    if let (Placement::External { location, .. }, Some(offset)) =
+        (placement, placement.offset(index))
+    {
         t.data_location = Some(DataLocation::External as i32);
         t.external_data = vec![
             StringStringEntryProto {
@@ -40,7 +64,7 @@ fn header(init: &Init, placement: &Placement, index: usize) -> TensorProto {
             },
             StringStringEntryProto {
                 key: "offset".into(),
-                value: offsets[index].to_string(),
+                value: offset.to_string(),
             },
             StringStringEntryProto {
                 key: "length".into(),
@@ -109,15 +133,15 @@ pub(crate) fn write_model(
     let graph = model.graph.take().expect("a graph");
     let head = model.encode_to_vec();
     let graph_bytes = graph.encode_to_vec();
-    let inline = matches!(placement, Placement::Inline);
     let headers: Vec<Vec<u8>> = inits
         .iter()
         .enumerate()
         .map(|(i, init)| header(init, placement, i).encode_to_vec())
         .collect();
+    let inline = |i: usize| placement.offset(i).is_none();
     let tensor_len = |i: usize| -> u64 {
         let h = headers[i].len() as u64;
-        if inline {
+        if inline(i) {
             let n = inits[i].byte_len();
             h + key_len(RAW_DATA) as u64 + encoded_len_varint(n) as u64 + n
         } else {
@@ -141,7 +165,7 @@ pub(crate) fn write_model(
         encode_varint(tensor_len(i), &mut prefix);
         w.write_all(&prefix)?;
         w.write_all(&headers[i])?;
-        if inline {
+        if inline(i) {
             prefix.clear();
             encode_key(RAW_DATA, WireType::LengthDelimited, &mut prefix);
             encode_varint(init.byte_len(), &mut prefix);
@@ -197,5 +221,66 @@ mod tests {
         assert_eq!(v, t.data());
         assert_eq!(g.initializer[1].raw_data.len(), 16);
         assert_eq!(back.producer_name, "graft");
+    }
+
+    /// With external data, the IR's weights point into the data file and the constants made
+    /// while lowering keep their bytes inline.
+    #[test]
+    fn external_placement_keeps_lowering_constants_inline() {
+        let t = graft_ir::Tensor::new(vec![2, 3], vec![0.5; 6]).unwrap();
+        let inits = vec![
+            Init {
+                name: "w".into(),
+                dims: vec![2, 3],
+                data: InitData::Weight(&t),
+            },
+            Init {
+                name: "pads".into(),
+                dims: vec![2],
+                data: InitData::I64(vec![1, -2]),
+            },
+            Init {
+                name: "scale".into(),
+                dims: vec![],
+                data: InitData::F32(vec![2.0]),
+            },
+        ];
+        assert_eq!(
+            inits.iter().map(external).collect::<Vec<_>>(),
+            [true, false, false]
+        );
+        let placement = Placement::External {
+            location: "m.onnx.data".into(),
+            offsets: vec![Some(0), None, None],
+        };
+        let model = ModelProto {
+            graph: Some(GraphProto::default()),
+            ..Default::default()
+        };
+        let mut bytes = Vec::new();
+        write_model(&mut bytes, model, &inits, &placement, &mut |_| {}).unwrap();
+        let g = ModelProto::decode(bytes.as_slice()).unwrap().graph.unwrap();
+        let w = &g.initializer[0];
+        assert_eq!(w.data_location, Some(DataLocation::External as i32));
+        assert!(w.raw_data.is_empty());
+        let kv: Vec<(&str, &str)> = w
+            .external_data
+            .iter()
+            .map(|e| (e.key.as_str(), e.value.as_str()))
+            .collect();
+        assert_eq!(
+            kv,
+            [
+                ("location", "m.onnx.data"),
+                ("offset", "0"),
+                ("length", "24")
+            ]
+        );
+        for (i, len) in [(1, 16), (2, 4)] {
+            let c = &g.initializer[i];
+            assert_ne!(c.data_location, Some(DataLocation::External as i32));
+            assert!(c.external_data.is_empty());
+            assert_eq!(c.raw_data.len(), len);
+        }
     }
 }

@@ -4,13 +4,15 @@
 //! op to channels-first, keeping or converting the input layout as asked), then lowered layer by
 //! layer (`ops/`): explicit pads, ReLU6 as `Clip`, hard sigmoid/swish as themselves, depthwise
 //! convolutions as grouped `Conv`, Keras' flatten order kept by a `Transpose` the layout pass
-//! inserts, BatchNormalization with the model's epsilon. Node names are the IR layer names. A
-//! layer ONNX cannot express fails here, before any file is touched.
+//! inserts, BatchNormalization with the model's epsilon. Node names are the IR layer names, and
+//! graph outputs keep the names of the layers computing them (even when a layout Transpose
+//! follows). A layer ONNX cannot express fails here, before any file is touched.
 //!
 //! The file is then streamed (`encode`): weights go from the IR's buffers to the file without a
 //! copy in memory, into a temporary file in the target folder renamed into place when complete.
 //! Models whose weights pass protobuf's 2 GB limit put them in an external data file next to
-//! the model (`<file>.data`).
+//! the model (`<file>.data`); the small constants made while lowering (pads, shapes, scales)
+//! stay inline, where ONNX shape inference can read them.
 
 mod builder;
 mod encode;
@@ -48,7 +50,9 @@ pub enum ExternalData {
     /// Inside the model file, unless they pass [`EXTERNAL_THRESHOLD`].
     #[default]
     Auto,
-    /// Always in `<file>.data` next to the model.
+    /// Always in `<file>.data` next to the model (the model's weights; the few small constants
+    /// the writer makes, such as pads and shapes, stay inside the model file, as ONNX shape
+    /// inference needs them there).
     Always,
     /// Always inside the model file (fails past 2 GB).
     Never,
@@ -70,7 +74,7 @@ pub struct SaveOptions {
 pub struct SaveReport {
     pub nodes: usize,
     pub initializers: usize,
-    /// Bytes of weights written.
+    /// Bytes of weights written (initializers, wherever they went).
     pub weight_bytes: u64,
     /// The external data file, when one was written.
     pub external_data: Option<PathBuf>,
@@ -78,13 +82,30 @@ pub struct SaveReport {
     pub input_layout: Option<DataFormat>,
 }
 
-/// A graph ready to write: inlined and channels-first, with its input layout.
-fn prepare(
+/// A graph ready to write: inlined and channels-first.
+struct Prepared {
     graph: Graph,
-    layout: Option<DataFormat>,
-) -> Result<(Graph, Option<DataFormat>), Reason> {
+    /// The layout of its inputs as written.
+    input_layout: Option<DataFormat>,
+    /// The value names of the graph's outputs before the layout pass, which the file keeps.
+    output_names: Vec<String>,
+}
+
+/// The ONNX value name of `r` in `g`: the layer's name for the only output of a layer called
+/// once.
+fn value_name_in(g: &Graph, r: &graft_ir::TensorRef) -> String {
+    let single = g
+        .layers
+        .iter()
+        .find(|l| l.name == r.layer)
+        .is_none_or(|l| l.nodes.len() <= 1);
+    value_name(r, single && r.output == 0)
+}
+
+fn prepare(graph: Graph, layout: Option<DataFormat>) -> Result<Prepared, Reason> {
     graph.validate()?;
     let g = inline::inline(graph);
+    let output_names = g.outputs.iter().map(|r| value_name_in(&g, r)).collect();
     let source = layout::data_format(&g);
     let want = layout.or(source);
     let mut g = g;
@@ -115,7 +136,11 @@ fn prepare(
     if has_spatial {
         g = layout::to_channels_first(g, &LayoutOptions::default())?;
     }
-    Ok((g, if source.is_some() { want } else { None }))
+    Ok(Prepared {
+        graph: g,
+        input_layout: if source.is_some() { want } else { None },
+        output_names,
+    })
 }
 
 fn elem_type(d: DType) -> i32 {
@@ -159,7 +184,8 @@ struct Lowered<'g> {
     b: OnnxBuilder<'g>,
 }
 
-fn lower(g: &Graph) -> Result<Lowered<'_>, Reason> {
+/// Lowers `g`; its outputs take `output_names` (their names before the layout pass).
+fn lower<'g>(g: &'g Graph, output_names: &[String]) -> Result<Lowered<'g>, Reason> {
     let shapes = g.infer_shapes()?;
     let order = g.topological_order()?;
     let mut b = OnnxBuilder::new(g.layers.iter().map(|l| l.name.clone()));
@@ -168,11 +194,35 @@ fn lower(g: &Graph) -> Result<Lowered<'_>, Reason> {
         .iter()
         .map(|l| (l.name.as_str(), l.nodes.len() <= 1))
         .collect();
-    let vname = |r: &graft_ir::TensorRef| {
+    let raw_name = |r: &graft_ir::TensorRef| {
         value_name(
             r,
             single.get(r.layer.as_str()).copied().unwrap_or(true) && r.output == 0,
         )
+    };
+    // Graph outputs keep the names of the layers that compute them. When the layout pass moved
+    // an output back to the source's layout (a Transpose `<layer>/to_channels_last` after a
+    // channels-first `<layer>`), the Transpose's value takes the layer's name and the layer's
+    // own value becomes `<layer>/inner`. Node names stay the layers' names.
+    let inputs: Vec<&str> = g.input_configs().iter().map(|(n, _)| *n).collect();
+    let mut alias: HashMap<String, String> = HashMap::new();
+    for (r, want) in g.outputs.iter().zip(output_names) {
+        let got = raw_name(r);
+        if got == *want
+            || alias.contains_key(&got)
+            || alias.values().any(|v| v == want)
+            || inputs.contains(&want.as_str())
+            || inputs.contains(&got.as_str())
+        {
+            continue;
+        }
+        let inner = b.fresh(&format!("{want}/inner"));
+        alias.insert(want.clone(), inner);
+        alias.insert(got, want.clone());
+    }
+    let vname = |r: &graft_ir::TensorRef| {
+        let name = raw_name(r);
+        alias.get(&name).cloned().unwrap_or(name)
     };
     let mut proto = GraphProto {
         name: if g.name.is_empty() {
@@ -245,8 +295,8 @@ fn lower(g: &Graph) -> Result<Lowered<'_>, Reason> {
 
 /// Fails, before anything is written, when a layer of `graph` cannot be written to ONNX.
 pub fn check_expressible(graph: &Graph, layout: Option<DataFormat>) -> Result<(), Reason> {
-    let (g, _) = prepare(graph.clone(), layout)?;
-    lower(&g).map(|_| ())
+    let p = prepare(graph.clone(), layout)?;
+    lower(&p.graph, &p.output_names).map(|_| ())
 }
 
 /// A temporary file next to `path`, removed unless persisted.
@@ -282,8 +332,12 @@ pub fn save_model(
     if path.exists() && !options.overwrite {
         return Err(wrap(Reason::Exists));
     }
-    let (g, input_layout) = prepare(graph, options.layout).map_err(wrap)?;
-    let Lowered { proto, b } = lower(&g).map_err(wrap)?;
+    let Prepared {
+        graph: g,
+        input_layout,
+        output_names,
+    } = prepare(graph, options.layout).map_err(wrap)?;
+    let Lowered { proto, b } = lower(&g, &output_names).map_err(wrap)?;
     let total: u64 = b.inits.iter().map(builder::Init::byte_len).sum();
     let external = match options.external_data {
         ExternalData::Always => true,
@@ -325,9 +379,13 @@ pub fn save_model(
             let mut w = BufWriter::with_capacity(1 << 20, temp.as_file_mut());
             let mut offset = 0u64;
             for init in &b.inits {
-                offsets.push(offset);
-                encode::write_data(&mut w, &init.data, &mut tick).map_err(io)?;
-                offset += init.byte_len();
+                if encode::external(init) {
+                    offsets.push(Some(offset));
+                    encode::write_data(&mut w, &init.data, &mut tick).map_err(io)?;
+                    offset += init.byte_len();
+                } else {
+                    offsets.push(None);
+                }
             }
             w.flush().map_err(io)?;
         }
