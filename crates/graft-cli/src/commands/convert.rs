@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use graft::ir::layout::{self, Boundary, LayoutOptions};
+use graft::ir::layout::{self, Boundary, LayoutOptions, MovedBoundaries};
 use graft::ir::{DataFormat, Graph};
 use graft::keras::{Dialect, KerasFormat};
 use graft::{Shape, Tensor};
@@ -137,16 +137,25 @@ fn progress_bar(quiet: bool) -> Option<indicatif::ProgressBar> {
 }
 
 /// Keras files are channels-last; an ONNX-origin graph is re-expressed first.
-fn for_keras(graph: Graph, layout: Option<Layout>) -> anyhow::Result<Graph> {
-    if layout::data_format(&graph) == Some(DataFormat::ChannelsLast) {
-        return Ok(graph);
+/// The graph in Keras' channels-last layout, and which of its inputs and outputs now take the
+/// other layout than the source's.
+fn for_keras(graph: Graph, layout: Option<Layout>) -> anyhow::Result<(Graph, MovedBoundaries)> {
+    // Nothing channels-first to convert: the inputs keep their declared shapes (a rank-3 MatMul
+    // input of an ONNX model is no image to transpose).
+    if !layout::uses_format(&graph, DataFormat::ChannelsFirst) {
+        let unmoved = MovedBoundaries {
+            inputs: vec![false; graph.inputs.len()],
+            outputs: vec![false; graph.outputs.len()],
+        };
+        return Ok((graph, unmoved));
     }
     let inputs = match layout {
         Some(Layout::Nchw) => Boundary::Keep,
         _ => Boundary::Convert,
     };
-    Ok(layout::to_channels_last(
+    Ok(layout::convert_reporting(
         graph,
+        DataFormat::ChannelsLast,
         &LayoutOptions {
             inputs,
             outputs: inputs,
@@ -176,7 +185,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         None
     };
     let t1 = Instant::now();
-    let written_layout = match target {
+    let moved = match target {
         Target::Onnx => {
             let pb = progress_bar(quiet);
             let options = graft::onnx::SaveOptions {
@@ -211,11 +220,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
                         .unwrap_or_default()
                 );
             }
-            report.input_layout
+            report.moved
         }
         Target::H5 | Target::Keras => {
-            let graph = for_keras(graph, args.layout)?;
-            let format = layout::data_format(&graph);
+            let (graph, moved) = for_keras(graph, args.layout)?;
             let options = graft::keras::SaveOptions {
                 format: if target == Target::Keras {
                     KerasFormat::KerasV3
@@ -235,11 +243,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
                     eprintln!("  {note}");
                 }
             }
-            match (args.layout, format) {
-                (Some(l), _) => Some(format_of(l)),
-                (None, Some(_)) => Some(DataFormat::ChannelsLast),
-                (None, None) => None,
-            }
+            moved
         }
     };
     let t_write = t1.elapsed();
@@ -251,16 +255,8 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         );
     }
     if let Some((model, shapes)) = source {
-        let moved =
-            source_format.is_some() && written_layout.is_some() && source_format != written_layout;
-        verify(
-            &args,
-            target,
-            model,
-            &shapes,
-            moved.then_some(source_format).flatten(),
-            quiet,
-        )?;
+        let relayout = source_format.map(|format| Relayout { format, moved });
+        verify(&args, target, model, &shapes, relayout.as_ref(), quiet)?;
     }
     Ok(())
 }
@@ -303,14 +299,24 @@ fn relayout(t: &Tensor, from: DataFormat) -> anyhow::Result<Tensor> {
     Ok(t.permuted(&perm)?)
 }
 
+/// How the written model's boundaries differ from the source's: the source layout, and which
+/// inputs and outputs the written file declares in the other one (as the layout pass reported:
+/// shapes alone cannot tell, since a 4x4x4 map or a rank-3 sequence looks the same both ways).
+struct Relayout {
+    format: DataFormat,
+    moved: MovedBoundaries,
+}
+
 fn verify(
     args: &Args,
     target: Target,
     source: graft::Model,
     shapes: &[Shape],
-    moved_from: Option<DataFormat>,
+    relayout_of: Option<&Relayout>,
     quiet: bool,
 ) -> anyhow::Result<()> {
+    let moved_input = |i: usize| relayout_of.filter(|r| r.moved.inputs.get(i) == Some(&true));
+    let moved_output = |i: usize| relayout_of.filter(|r| r.moved.outputs.get(i) == Some(&true));
     let inputs = shapes
         .iter()
         .enumerate()
@@ -319,13 +325,14 @@ fn verify(
     let expected = source
         .predict(&inputs)
         .context("running the source model")?;
-    let fed: Vec<Tensor> = match moved_from {
-        Some(f) => inputs
-            .iter()
-            .map(|t| relayout(t, f))
-            .collect::<anyhow::Result<_>>()?,
-        None => inputs.clone(),
-    };
+    let fed: Vec<Tensor> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| match moved_input(i) {
+            Some(r) => relayout(t, r.format),
+            None => Ok(t.clone()),
+        })
+        .collect::<anyhow::Result<_>>()?;
     let (runtime, actual) = match target {
         Target::Onnx => ("tract", graft::onnx::runtime::run(&args.output, &fed)?),
         Target::H5 | Target::Keras => {
@@ -343,9 +350,9 @@ fn verify(
     let mut worst_rel = 0f32;
     for (i, (a, e)) in actual.iter().zip(&expected).enumerate() {
         // Outputs in the other layout come back to the source's.
-        let a = match (moved_from, a.shape() == e.shape()) {
-            (Some(f), false) => relayout(a, other(f))?,
-            _ => a.clone(),
+        let a = match moved_output(i) {
+            Some(r) => relayout(a, other(r.format))?,
+            None => a.clone(),
         };
         if a.shape() != e.shape() {
             bail!(

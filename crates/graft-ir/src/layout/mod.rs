@@ -65,16 +65,35 @@ impl LayoutOptions {
     }
 }
 
+/// Which of a converted graph's inputs and outputs are declared in the target layout rather
+/// than the source's, in the order of `graph.inputs` and `graph.outputs`. Only values of rank 3
+/// and more under [`Boundary::Convert`] can be moved; a caller that feeds or reads the graph
+/// needs this, since shapes alone cannot tell (a 4x4x4 feature map looks the same both ways).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MovedBoundaries {
+    pub inputs: Vec<bool>,
+    pub outputs: Vec<bool>,
+}
+
 /// `graph` re-expressed with every spatial op in `target` format. See the module docs.
 pub fn convert(
     graph: Graph,
     target: DataFormat,
     options: &LayoutOptions,
 ) -> Result<Graph, IrError> {
+    convert_reporting(graph, target, options).map(|(g, _)| g)
+}
+
+/// [`convert`], also saying which inputs and outputs now take the target layout.
+pub fn convert_reporting(
+    graph: Graph,
+    target: DataFormat,
+    options: &LayoutOptions,
+) -> Result<(Graph, MovedBoundaries), IrError> {
     let mut g = graph;
-    Pass::run(&mut g, target, options)?;
+    let moved = Pass::run(&mut g, target, options)?;
     g.validate()?;
-    Ok(g)
+    Ok((g, moved))
 }
 
 /// [`convert`] to channels-first (ONNX, PyTorch).
@@ -85,6 +104,14 @@ pub fn to_channels_first(graph: Graph, options: &LayoutOptions) -> Result<Graph,
 /// [`convert`] to channels-last (Keras, TensorFlow).
 pub fn to_channels_last(graph: Graph, options: &LayoutOptions) -> Result<Graph, IrError> {
     convert(graph, DataFormat::ChannelsLast, options)
+}
+
+/// Whether any spatial op of the graph (nested models included) works in `format`.
+pub fn uses_format(graph: &Graph, format: DataFormat) -> bool {
+    graph
+        .walk()
+        .iter()
+        .any(|item| spatial_format(&item.layer.op) == Some(format))
 }
 
 /// The data format of a graph's spatial ops: `Some` when they all agree, `None` when the graph
@@ -140,7 +167,11 @@ struct Pass<'a> {
 }
 
 impl<'a> Pass<'a> {
-    fn run(g: &mut Graph, target: DataFormat, options: &'a LayoutOptions) -> Result<(), IrError> {
+    fn run(
+        g: &mut Graph,
+        target: DataFormat,
+        options: &'a LayoutOptions,
+    ) -> Result<MovedBoundaries, IrError> {
         // Nested models first, each with its own boundaries kept.
         for layer in &mut g.layers {
             if let Op::Model(inner) = &mut layer.op {
@@ -168,11 +199,22 @@ impl<'a> Pass<'a> {
         for site in order {
             pass.call(g, site.layer, site.node, &index)?;
         }
+        let mut moved = MovedBoundaries {
+            inputs: g
+                .inputs
+                .iter()
+                .map(|r| pass.state(r) == State::Moved)
+                .collect(),
+            outputs: vec![],
+        };
         // Outputs.
         let outputs = g.outputs.clone();
         let mut new_outputs = Vec::with_capacity(outputs.len());
         for r in outputs {
             let state = pass.state(&r);
+            moved
+                .outputs
+                .push(state == State::Moved && options.outputs == Boundary::Convert);
             new_outputs.push(
                 if state == State::Moved && options.outputs == Boundary::Keep {
                     pass.value_in_state(g, &index, &r, State::Same)?
@@ -200,7 +242,7 @@ impl<'a> Pass<'a> {
         }
         g.layers
             .retain(|l| !matches!(l.op, Op::Constant(_)) || used.contains(&l.name));
-        Ok(())
+        Ok(moved)
     }
 
     fn state(&self, r: &TensorRef) -> State {

@@ -118,3 +118,29 @@ fn permutations() {
     assert_eq!(remap_axis(-1, 4, DataFormat::ChannelsLast), 1);
     assert_eq!(remap_axis(1, 4, DataFormat::ChannelsFirst), 3);
 }
+
+#[test]
+fn reports_which_boundaries_take_the_target_layout() {
+    // Outputs: `gap` (rank 4, keepdims: a feature map) and `flatten` (rank 2, never moved).
+    let convert_all = LayoutOptions::both(Boundary::Convert);
+    let (_, moved) =
+        convert_reporting(keras_graph(), DataFormat::ChannelsFirst, &convert_all).unwrap();
+    assert_eq!(
+        moved,
+        MovedBoundaries {
+            inputs: vec![true],
+            outputs: vec![true, false]
+        }
+    );
+    // Kept boundaries: the declared layout stays, Permutes do the moving inside.
+    let (_, moved) = convert_reporting(
+        keras_graph(),
+        DataFormat::ChannelsFirst,
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(moved.inputs, vec![false]);
+    assert_eq!(moved.outputs, vec![false, false]);
+    assert!(uses_format(&keras_graph(), DataFormat::ChannelsLast));
+    assert!(!uses_format(&keras_graph(), DataFormat::ChannelsFirst));
+}

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use graft_ir::layout::{self, Boundary, LayoutOptions};
+use graft_ir::layout::{self, Boundary, LayoutOptions, MovedBoundaries};
 use graft_ir::{DType, DataFormat, Graph, Op, Shape};
 use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::pb::tensor_shape_proto::{Dimension, dimension};
@@ -80,6 +80,9 @@ pub struct SaveReport {
     pub external_data: Option<PathBuf>,
     /// The layout of the graph's inputs as written (`None`: no spatial input).
     pub input_layout: Option<DataFormat>,
+    /// Which of the model's inputs and outputs the file declares in the other layout than the
+    /// source model's (all false unless `layout` asked for the other one).
+    pub moved: MovedBoundaries,
 }
 
 /// A graph ready to write: inlined and channels-first.
@@ -87,6 +90,8 @@ struct Prepared {
     graph: Graph,
     /// The layout of its inputs as written.
     input_layout: Option<DataFormat>,
+    /// The inputs and outputs declared in the other layout than the source's.
+    moved: MovedBoundaries,
     /// The value names of the graph's outputs before the layout pass, which the file keeps.
     output_names: Vec<String>,
 }
@@ -109,12 +114,16 @@ fn prepare(graph: Graph, layout: Option<DataFormat>) -> Result<Prepared, Reason>
     let source = layout::data_format(&g);
     let want = layout.or(source);
     let mut g = g;
+    let mut moved = MovedBoundaries {
+        inputs: vec![false; g.inputs.len()],
+        outputs: vec![false; g.outputs.len()],
+    };
     // First declare the inputs in the wanted layout, then make everything channels-first while
     // keeping that declaration.
     if let (Some(s), Some(w)) = (source, want)
         && s != w
     {
-        g = layout::convert(g, w, &LayoutOptions::both(Boundary::Convert))?;
+        (g, moved) = layout::convert_reporting(g, w, &LayoutOptions::both(Boundary::Convert))?;
     }
     let has_spatial = g.walk().iter().any(|i| {
         matches!(
@@ -139,6 +148,7 @@ fn prepare(graph: Graph, layout: Option<DataFormat>) -> Result<Prepared, Reason>
     Ok(Prepared {
         graph: g,
         input_layout: if source.is_some() { want } else { None },
+        moved,
         output_names,
     })
 }
@@ -335,6 +345,7 @@ pub fn save_model(
     let Prepared {
         graph: g,
         input_layout,
+        moved,
         output_names,
     } = prepare(graph, options.layout).map_err(wrap)?;
     let Lowered { proto, b } = lower(&g, &output_names).map_err(wrap)?;
@@ -413,5 +424,6 @@ pub fn save_model(
         weight_bytes: total,
         external_data: data_path,
         input_layout,
+        moved,
     })
 }
