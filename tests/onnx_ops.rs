@@ -107,6 +107,7 @@ op_fixtures! {
     resize_opset19,
     cnn_opset21,
     slice_crop,
+    patterns,
 }
 
 #[test]
@@ -161,6 +162,51 @@ fn layers_are_named_after_nodes() {
     let graph = graft::load_graph(onnx_root().join("ops/transposes/model.onnx")).unwrap();
     assert!(graph.layer("to_nhwc").is_none() && graph.layer("back_to_nchw").is_none());
     assert_eq!(graph.input_shapes()[0].to_string(), "(None, 5, 6, 3)");
+}
+
+#[test]
+fn node_patterns_read_as_one_layer() {
+    use graft::ir::Activation;
+    let graph = graft::load_graph(onnx_root().join("ops/patterns/model.onnx")).unwrap();
+    let op = |name: &str| {
+        graph
+            .layer(name)
+            .unwrap_or_else(|| panic!("no layer '{name}'"))
+            .op
+            .clone()
+    };
+    assert!(matches!(
+        op("ln_last"),
+        graft::Op::LayerNorm(c) if c.axes == vec![2] && c.center && c.scale
+    ));
+    assert!(matches!(
+        op("ln_two"),
+        graft::Op::LayerNorm(c) if c.axes == vec![1, 2] && !c.center
+    ));
+    assert_eq!(
+        op("gelu_erf"),
+        graft::Op::Activation(Activation::Gelu { approximate: false })
+    );
+    assert_eq!(
+        op("gelu_tanh"),
+        graft::Op::Activation(Activation::Gelu { approximate: true })
+    );
+    assert!(matches!(
+        op("relu_thr"),
+        graft::Op::Activation(Activation::ClippedRelu { max_value: None, threshold, .. })
+            if threshold == 0.3
+    ));
+    assert_eq!(op("repeat"), graft::Op::RepeatVector { n: 4 });
+    assert_eq!(op("repeat_rank3"), graft::Op::RepeatVector { n: 3 });
+    // The pattern's inner nodes leave no layer (the Unsqueeze is read by the RepeatVector).
+    for gone in [
+        "gelu_erf/erf",
+        "gelu_tanh/tanh",
+        "relu_thr/below",
+        "repeat/unsqueeze",
+    ] {
+        assert!(graph.layer(gone).is_none(), "'{gone}' is left");
+    }
 }
 
 #[test]

@@ -202,6 +202,20 @@ impl Graph {
     }
 }
 
+/// Keras' naming rule for a new name among `taken` (layers, ONNX values, nodes): `base`, else
+/// `base_1`, `base_2`, ...; the name returned is added to `taken`. Every pass that invents
+/// names (layout converters, the ONNX and Keras writers) uses this one rule.
+pub fn reserve_unique_name(taken: &mut std::collections::HashSet<String>, base: &str) -> String {
+    let mut name = base.to_string();
+    let mut i = 1;
+    while taken.contains(&name) {
+        name = format!("{base}_{i}");
+        i += 1;
+    }
+    taken.insert(name.clone());
+    name
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,7 +57,7 @@ pub mod shape;
 pub mod summary;
 pub mod tensor;
 
-pub use edit::LayerRef;
+pub use edit::{LayerRef, reserve_unique_name};
 pub use error::IrError;
 pub use graph::{Graph, GraphKind, Layer, Node, TensorRef, WalkItem, Weight};
 pub use infer::{CallSite, ShapeMap};

@@ -285,14 +285,7 @@ impl<'a> Pass<'a> {
     }
 
     fn unique(&mut self, base: &str) -> String {
-        let mut name = base.to_string();
-        let mut i = 1;
-        while self.names.contains(&name) {
-            name = format!("{base}_{i}");
-            i += 1;
-        }
-        self.names.insert(name.clone());
-        name
+        crate::edit::reserve_unique_name(&mut self.names, base)
     }
 
     /// `r` in state `want`: itself, or through a (cached) converter layer.

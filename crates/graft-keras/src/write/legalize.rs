@@ -213,14 +213,7 @@ fn taken_names(g: &Graph) -> HashSet<String> {
 
 /// A name not yet in `taken` (`base`, `base_1`, ...), then taken.
 pub(crate) fn unique(base: &str, taken: &mut HashSet<String>) -> String {
-    let mut name = base.to_string();
-    let mut n = 0;
-    while taken.contains(&name) {
-        n += 1;
-        name = format!("{base}_{n}");
-    }
-    taken.insert(name.clone());
-    name
+    graft_ir::reserve_unique_name(taken, base)
 }
 
 fn rename_invalid(g: &mut Graph, dialect: Dialect, notes: &mut Vec<String>, path: &str) {

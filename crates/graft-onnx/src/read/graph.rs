@@ -45,6 +45,9 @@ pub(crate) struct Builder {
     /// How many nodes (and graph outputs) read each value.
     pub uses: HashMap<String, usize>,
     pub model_dir: PathBuf,
+    /// The file was written by graft, whose `Identity` nodes are layers of their own
+    /// (`Activation('linear')`, Keras' `Identity`, random preprocessing layers at inference).
+    pub graft_file: bool,
 }
 
 impl Builder {
@@ -57,19 +60,13 @@ impl Builder {
             shapes: HashMap::new(),
             uses,
             model_dir,
+            graft_file: false,
         }
     }
 
     /// `base`, or `base_1`, `base_2`, ... when taken; reserves the result.
     pub(crate) fn unique(&mut self, base: &str) -> String {
-        let mut name = base.to_string();
-        let mut i = 1;
-        while self.taken.contains(&name) {
-            name = format!("{base}_{i}");
-            i += 1;
-        }
-        self.taken.insert(name.clone());
-        name
+        graft_ir::reserve_unique_name(&mut self.taken, base)
     }
 
     pub(crate) fn set(&mut self, name: &str, v: Val) {

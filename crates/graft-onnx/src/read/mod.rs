@@ -4,10 +4,15 @@
 //! `raw_data` or external data next to the model); every node maps to IR layers by op family
 //! (`ops/`), with shape-only arithmetic (`Shape`, `Gather`, `Slice`, `Concat`, ... on sizes)
 //! folded at load time (`fold`), `Transpose` pairs that cancel removed, `x * sigmoid(x)` read as a
-//! swish and a `MatMul` + bias `Add` as one Dense layer. Layers are named after their nodes.
+//! swish and a `MatMul` + bias `Add` as one Dense layer. Multi-node spellings of one activation
+//! (GELU through `Erf` or `Tanh`, Keras' thresholded ReLU through `Less`/`Where`) are found before
+//! mapping (`fuse`); graft's own two-`Conv` SeparableConv and `Unsqueeze` + `Tile` RepeatVector
+//! read back as those layers, and in files graft wrote, `Identity` nodes keep their layers
+//! (`Activation('linear')`). Layers are named after their nodes (a pattern after its last).
 
 mod external;
 mod fold;
+mod fuse;
 mod graph;
 mod ops;
 pub(crate) mod proto;
@@ -73,6 +78,12 @@ fn node_names(g: &GraphProto) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// Keeps the items of `v` whose flag in `gone` is false.
+fn drop_gone<T>(v: &mut Vec<T>, gone: &[bool]) {
+    let mut k = gone.iter();
+    v.retain(|_| !k.next().copied().unwrap_or(false));
 }
 
 fn node_id(n: &NodeProto, name: &str) -> NodeId {
@@ -155,14 +166,34 @@ fn convert(mut model: ModelProto, dir: &Path, stem: &str) -> Result<OnnxModel, R
         .graph
         .take()
         .ok_or_else(|| Reason::Model("the model has no graph".into()))?;
-    let names = node_names(&g);
+    let mut names = node_names(&g);
+    // Patterns that read as one layer (GELU, Keras' general ReLU; graft's Rescaling and
+    // Normalization): their last node takes the pattern's input, the others go.
+    let graft_file = model.producer_name == "graft";
+    let mut fused: Vec<Option<graft_ir::Op>> = vec![None; g.node.len()];
+    let mut gone = vec![false; g.node.len()];
+    for f in fuse::find(&g, dir, graft_file) {
+        for &i in &f.absorbed {
+            gone[i] = true;
+        }
+        g.node[f.last].input = vec![f.input];
+        fused[f.last] = Some(f.op);
+    }
+    if gone.iter().any(|&x| x) {
+        drop_gone(&mut g.node, &gone);
+        drop_gone(&mut names, &gone);
+        drop_gone(&mut fused, &gone);
+    }
     // Every unsupported op, at once.
     let unsupported: Vec<NodeId> = g
         .node
         .iter()
         .zip(&names)
-        .filter(|(n, _)| !is_default_domain(&n.domain) || !ops::supported(&n.op_type))
-        .map(|(n, name)| node_id(n, name))
+        .zip(&fused)
+        .filter(|((n, _), f)| {
+            f.is_none() && (!is_default_domain(&n.domain) || !ops::supported(&n.op_type))
+        })
+        .map(|((n, name), _)| node_id(n, name))
         .collect();
     if !unsupported.is_empty() {
         return Err(Reason::Unsupported {
@@ -185,6 +216,7 @@ fn convert(mut model: ModelProto, dir: &Path, stem: &str) -> Result<OnnxModel, R
         g.name.clone()
     };
     let mut b = Builder::new(&name, dir.to_path_buf(), uses);
+    b.graft_file = graft_file;
     // Initializers (their bytes freed as they are decoded).
     let mut known: HashSet<String> = HashSet::new();
     for mut t in std::mem::take(&mut g.initializer) {
@@ -232,7 +264,11 @@ fn convert(mut model: ModelProto, dir: &Path, stem: &str) -> Result<OnnxModel, R
             attrs: Attrs::new(node),
             opset,
         };
-        if let Err(message) = ops::map(&mut b, &cx) {
+        let mapped = match &fused[i] {
+            Some(op) => ops::map_fused(&mut b, &cx, op.clone()),
+            None => ops::map(&mut b, &cx),
+        };
+        if let Err(message) = mapped {
             problems.push(NodeProblem {
                 node: node_id(node, &names[i]),
                 message,

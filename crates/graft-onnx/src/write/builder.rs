@@ -65,14 +65,7 @@ impl<'g> OnnxBuilder<'g> {
 
     /// A fresh value or node name starting with `base`.
     pub(crate) fn fresh(&mut self, base: &str) -> String {
-        let mut name = base.to_string();
-        let mut i = 1;
-        while self.names.contains(&name) {
-            name = format!("{base}_{i}");
-            i += 1;
-        }
-        self.names.insert(name.clone());
-        name
+        graft_ir::reserve_unique_name(&mut self.names, base)
     }
 
     /// Adds a node named `name` (used as is: layer names are unique) with one output named

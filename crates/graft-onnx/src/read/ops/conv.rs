@@ -1,11 +1,57 @@
-//! `Conv` (grouped and depthwise) and `ConvTranspose`.
+//! `Conv` (grouped and depthwise) and `ConvTranspose`. graft writes a SeparableConv as a
+//! depthwise `Conv` named `<layer>/depthwise` read only by a 1x1 `Conv` named `<layer>`: that
+//! pair reads back as one SeparableConv layer.
 
 use graft_ir::{
     Activation, ConvConfig, ConvTransposeConfig, DataFormat, DepthwiseConvConfig, Op, Padding,
+    SeparableConvConfig, Tensor, TensorRef,
 };
 
 use super::{padding, per_axis, single, weight};
 use crate::read::graph::{Builder, Ctx};
+
+/// The depthwise half of a SeparableConv that graft wrote: the layer computing input 0 of the
+/// pointwise node `cx`, named `<cx>/depthwise`, without bias or activation, read by `cx` only.
+/// Returns its input, its config and its kernel.
+fn separable_depthwise(
+    b: &Builder,
+    cx: &Ctx,
+    x: &TensorRef,
+) -> Option<(TensorRef, DepthwiseConvConfig, Tensor)> {
+    if b.uses.get(&cx.node.input[0]).copied().unwrap_or(0) != 1 {
+        return None;
+    }
+    let l = b.graph.layer(&x.layer)?;
+    if l.name != format!("{}/depthwise", cx.name) || l.nodes.len() != 1 || l.weights.len() != 1 {
+        return None;
+    }
+    let input = l.nodes[0].inputs.first()?.clone();
+    let kernel = l.weights[0].tensor.clone();
+    let config = match &l.op {
+        Op::DepthwiseConv(d) if !d.use_bias && d.activation.is_linear() => d.clone(),
+        // One input channel: a depthwise kernel reads as a plain Conv.
+        Op::Conv(c)
+            if !c.use_bias
+                && c.activation.is_linear()
+                && c.groups == 1
+                && kernel.shape().get(1) == Some(&1)
+                && b.shape_of(&input).ok()?.dims().get(1) == Some(&Some(1)) =>
+        {
+            DepthwiseConvConfig {
+                depth_multiplier: c.filters,
+                kernel_size: c.kernel_size.clone(),
+                strides: c.strides.clone(),
+                padding: c.padding.clone(),
+                dilation: c.dilation.clone(),
+                use_bias: false,
+                activation: Activation::Linear,
+                data_format: c.data_format,
+            }
+        }
+        _ => return None,
+    };
+    Some((input, config, kernel))
+}
 
 fn kernel_dims(cx: &Ctx, w: &[usize]) -> Result<Vec<usize>, String> {
     if w.len() < 3 {
@@ -44,6 +90,34 @@ pub(super) fn conv(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
         weights.push(weight(bias, "bias", &[filters])?);
     }
     let use_bias = bias.is_some();
+    let pointwise = groups == 1
+        && kernel_size.iter().all(|&k| k == 1)
+        && strides.iter().all(|&s| s == 1)
+        && dilation.iter().all(|&d| d == 1)
+        && padding == Padding::Valid;
+    if pointwise
+        && let Some((input, dw, dw_kernel)) = b
+            .tensor(cx, 0)
+            .ok()
+            .and_then(|(x, _)| separable_depthwise(b, cx, &x))
+    {
+        let op = Op::SeparableConv(SeparableConvConfig {
+            filters,
+            depth_multiplier: dw.depth_multiplier,
+            kernel_size: dw.kernel_size,
+            strides: dw.strides,
+            padding: dw.padding,
+            dilation: dw.dilation,
+            use_bias,
+            activation: Activation::Linear,
+            data_format: DataFormat::ChannelsFirst,
+        });
+        let mut ws = vec![dw_kernel];
+        ws.extend(weights);
+        let v = b.add(&cx.name, op, ws, vec![input])?;
+        b.output(cx, v);
+        return Ok(());
+    }
     let op = if groups > 1 && groups == cin && w.dims[1] == 1 && filters % cin == 0 {
         Op::DepthwiseConv(DepthwiseConvConfig {
             depth_multiplier: filters / cin,

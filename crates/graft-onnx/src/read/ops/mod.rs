@@ -23,6 +23,7 @@ const SUPPORTED: &[&str] = &[
     "ConvTranspose",
     // norm
     "BatchNormalization",
+    "LayerNormalization",
     "LRN",
     // activations
     "Relu",
@@ -75,6 +76,7 @@ const SUPPORTED: &[&str] = &[
     "Constant",
     "Cast",
     "Slice",
+    "Tile",
     // folded at load time (shape arithmetic on constants)
     "Shape",
     "Size",
@@ -124,6 +126,7 @@ pub(crate) fn map(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
         "Conv" => conv::conv(b, cx),
         "ConvTranspose" => conv::conv_transpose(b, cx),
         "BatchNormalization" => norm::batch_norm(b, cx),
+        "LayerNormalization" => norm::layer_norm(b, cx),
         "LRN" => norm::lrn(b, cx),
         "Clip" => activation::clip(b, cx),
         "Softmax" | "LogSoftmax" => activation::softmax(b, cx),
@@ -139,6 +142,7 @@ pub(crate) fn map(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
         "Reshape" | "Squeeze" | "Unsqueeze" => shape::reshape(b, cx),
         "Transpose" => shape::transpose(b, cx),
         "Slice" => shape::slice(b, cx),
+        "Tile" => shape::tile(b, cx),
         "Concat" => shape::concat(b, cx),
         "Pad" => shape::pad(b, cx),
         "Resize" | "Upsample" => shape::resize(b, cx),
@@ -153,6 +157,11 @@ pub(crate) fn map(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
             )),
         },
     }
+}
+
+/// A node standing for a whole pattern (`fuse`): one weightless layer on its input.
+pub(crate) fn map_fused(b: &mut Builder, cx: &Ctx, op: Op) -> Result<(), String> {
+    single(b, cx, op, vec![])
 }
 
 /// The value of a `Constant` node.

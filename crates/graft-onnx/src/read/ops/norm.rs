@@ -1,6 +1,7 @@
-//! `BatchNormalization` (every opset, with the older `spatial` attribute) and `LRN`.
+//! `BatchNormalization` (every opset, with the older `spatial` attribute), `LayerNormalization`
+//! (opset 17) and `LRN`.
 
-use graft_ir::{BatchNormConfig, DataFormat, LrnConfig, Op};
+use graft_ir::{BatchNormConfig, DataFormat, LayerNormConfig, LrnConfig, Op};
 
 use super::single;
 use crate::read::graph::{Builder, Ctx};
@@ -51,6 +52,64 @@ pub(super) fn batch_norm(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
         momentum: cx.attrs.float("momentum", 0.9) as f64,
         center: true,
         scale: true,
+    });
+    single(b, cx, op, weights)
+}
+
+/// `LayerNormalization` (opset 17): normalises axes `axis..` of each sample, then
+/// `* Scale + B`. Scale (and B) may be stored with leading ones (`[1, C]`); graft keeps them as
+/// the normalised axes' sizes. Scale is required by ONNX, so the layer always has a gamma; no B
+/// means no beta (`center=False`).
+pub(super) fn layer_norm(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
+    let (_, shape) = b.tensor(cx, 0)?;
+    let rank = shape.rank();
+    let axis = cx.attrs.int("axis", -1);
+    let first = graft_ir::normalize_axis(axis, rank)
+        .ok_or_else(|| format!("axis {axis} is out of range for input {shape}"))?;
+    if first == 0 {
+        return Err("normalises over the batch axis too; graft normalises each sample".into());
+    }
+    if cx.attrs.int("stash_type", 1) != 1 {
+        return Err("stash_type is not float; graft computes the statistics in float".into());
+    }
+    for i in 1..=2 {
+        b.unused_output(cx, i)?;
+    }
+    let sizes: Vec<usize> = shape.dims()[first..]
+        .iter()
+        .map(|d| d.ok_or("needs known sizes on the normalised axes"))
+        .collect::<Result<_, _>>()?;
+    let n: usize = sizes.iter().product();
+    let per_axis = |c: &crate::read::tensor::Const, what: &str| {
+        // Broadcasting a smaller tensor (one value, or one per trailing axis) is ONNX's rule;
+        // graft's layer holds one value per normalised element.
+        let v = c.to_f32()?;
+        let values = if v.len() == n {
+            v
+        } else if v.len() == 1 {
+            vec![v[0]; n]
+        } else {
+            return Err(format!(
+                "{what} has shape {:?}; graft needs one value per normalised element {sizes:?}",
+                c.dims
+            ));
+        };
+        graft_ir::Tensor::new(sizes.clone(), values).map_err(|e| e.to_string())
+    };
+    let mut weights = vec![per_axis(&b.constant(cx, 1)?, "Scale")?];
+    let center = match b.opt_constant(cx, 2)? {
+        Some(c) => {
+            weights.push(per_axis(&c, "B")?);
+            true
+        }
+        None => false,
+    };
+    let op = Op::LayerNorm(LayerNormConfig {
+        axes: (first as i64..rank as i64).collect(),
+        epsilon: f64::from(cx.attrs.float("epsilon", 1e-5)),
+        center,
+        scale: true,
+        rms_scaling: false,
     });
     single(b, cx, op, weights)
 }

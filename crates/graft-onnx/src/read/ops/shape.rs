@@ -17,6 +17,71 @@ pub(super) fn identity(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
         return Err("casts a computed tensor to integers; graft computes in float".into());
     }
     let v = b.input(cx, 0)?;
+    // graft writes an Identity node only for a layer (Activation('linear'), Identity): in its
+    // own files the node keeps its layer. Other exporters' Identity nodes pass values through.
+    if cx.op() == "Identity" && b.graft_file && matches!(v, Val::Tensor { .. }) {
+        return single(b, cx, Op::Activation(graft_ir::Activation::Linear), vec![]);
+    }
+    b.output(cx, v);
+    Ok(())
+}
+
+/// `Tile` of a `(batch, 1, features)` tensor by `[1, n, 1]`: Keras' `RepeatVector(n)` (what
+/// graft writes for it, after an `Unsqueeze` of axis 1). The layer reads the `(batch, features)`
+/// tensor before that Unsqueeze when there is one; otherwise a Reshape drops the axis first.
+pub(super) fn tile(b: &mut Builder, cx: &Ctx) -> Result<(), String> {
+    let (x, shape) = b.tensor(cx, 0)?;
+    let reps = b.constant(cx, 1)?.to_i64()?;
+    let as_repeat = shape.rank() == 3
+        && shape.dims()[1] == Some(1)
+        && reps.len() == 3
+        && reps[0] == 1
+        && reps[2] == 1
+        && reps[1] >= 1;
+    if !as_repeat {
+        return Err(format!(
+            "repeats {reps:?} on {shape}; graft maps Tile only as a RepeatVector (a \
+             (batch, 1, features) tensor repeated [1, n, 1])"
+        ));
+    }
+    let n = reps[1] as usize;
+    let features = shape.dims()[2].ok_or("needs a known feature size")?;
+    // The Unsqueeze's input, when the Unsqueeze was mapped as a Reshape read by this node only.
+    let input_name = &cx.node.input[0];
+    let unsqueezed = b
+        .graph
+        .layer(&x.layer)
+        .and_then(|l| match (&l.op, l.nodes.as_slice()) {
+            (Op::Reshape(r), [node])
+                if r.target_shape == [1, features as i64] && node.inputs.len() == 1 =>
+            {
+                Some(node.inputs[0].clone())
+            }
+            _ => None,
+        });
+    let src = match unsqueezed {
+        Some(r)
+            if b.uses.get(input_name).copied().unwrap_or(0) == 1 && b.shape_of(&r)?.rank() == 2 =>
+        {
+            r
+        }
+        _ => {
+            let name = b.unique(&format!("{}/squeeze", cx.name));
+            let v = b.add(
+                &name,
+                Op::Reshape(ReshapeConfig {
+                    target_shape: vec![features as i64],
+                }),
+                vec![],
+                vec![x],
+            )?;
+            let Val::Tensor { r, .. } = v else {
+                unreachable!("add returns a tensor")
+            };
+            r
+        }
+    };
+    let v = b.add(&cx.name, Op::RepeatVector { n }, vec![], vec![src])?;
     b.output(cx, v);
     Ok(())
 }
