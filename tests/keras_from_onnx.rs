@@ -188,19 +188,11 @@ fn application_h5s() -> Vec<PathBuf> {
 /// Small fixtures whose round trip does not keep every name and weight yet, and why: gaps of
 /// graft's ONNX reader and writer (crates/graft-onnx), not of the Keras writers. A fixture that
 /// starts passing is reported so that it can leave this list.
-const KNOWN_GAPS: [(&str, &str); 2] = [
-    (
-        "preprocessing_reshape/model.h5",
-        "an adapted Normalization is written as Sub/Div by its std, without its variance and \
+const KNOWN_GAPS: [(&str, &str); 1] = [(
+    "preprocessing_reshape/model.h5",
+    "an adapted Normalization is written as Sub/Div by its std, without its variance and \
          count: it reads back with its statistics in the config, so 'norm_adapted' has no weights",
-    ),
-    (
-        "shared_layers/model.h5",
-        "the ONNX writer gives every call of a shared layer the same node name, and its layout \
-         pass converts only the first call (later calls get NHWC inputs): onnxruntime refuses \
-         the file, graft's reader reports the kernel misfit",
-    ),
-];
+)];
 
 /// h5 -> onnx -> h5 keeps every layer name and bit-identical weights, for the Keras fixtures
 /// that ONNX can express.

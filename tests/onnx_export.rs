@@ -682,3 +682,63 @@ fn onnx_producer_and_node_names() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A layer called more than once (Keras' shared layers, here a Dense and a Conv2D each called
+/// on two inputs): one ONNX node per call with unique names, the calls reading one initializer
+/// per weight, and onnxruntime and tract computing Keras' outputs. The layout pass must convert
+/// every call of a shared convolution, not only the first.
+#[test]
+fn shared_layers_export_one_node_per_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut failures = vec![];
+    let mut cases = vec![];
+    let mut shared = vec![];
+    for fw in ["keras3", "tfkeras2"] {
+        let fixture = small(&format!("{fw}/shared_layers"));
+        let file = fixture.file("h5").expect("model file");
+        let graph = graft::load_graph(&file).unwrap_or_else(|e| panic!("{fw}: {e}"));
+        let what = format!("{} (h5)", fixture.name());
+        let twice: Vec<String> = graph
+            .layers
+            .iter()
+            .filter(|l| l.nodes.len() > 1)
+            .map(|l| l.name.clone())
+            .collect();
+        assert!(twice.len() >= 2, "{what}: no shared layers to export");
+        shared.push((what.clone(), twice));
+        let onnx = dir.path().join(format!("{fw}_shared_layers.onnx"));
+        if write_onnx(&what, graph, &onnx, &SaveOptions::default(), &mut failures).is_some() {
+            cases.push(check_written(
+                &what,
+                &onnx,
+                &fixture.inputs(),
+                &fixture.outputs(),
+                &mut failures,
+            ));
+        }
+    }
+    let results = run_python(dir.path(), cases);
+    python_failures(&results, &mut failures);
+    for (what, twice) in &shared {
+        let nodes: Vec<String> = result_of(&results, what)["info"]["nodes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|n| n[0].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let unique: std::collections::HashSet<&String> = nodes.iter().collect();
+        if unique.len() != nodes.len() {
+            failures.push(format!("{what}: node names repeat: {nodes:?}"));
+        }
+        for layer in twice {
+            for name in [layer.clone(), format!("{layer}/call1")] {
+                if !nodes.contains(&name) {
+                    failures.push(format!("{what}: no node '{name}' in {nodes:?}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

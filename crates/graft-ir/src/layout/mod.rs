@@ -421,8 +421,15 @@ impl<'a> Pass<'a> {
         if let Op::Constant(_) = g.layers[li].op {
             return Ok(());
         }
-        let kind = self.kind(&g.layers[li].op, rank_in);
         let decided = self.decided.get(&li).copied();
+        // A shared spatial layer was switched to the target format by its first call: its later
+        // calls want moved inputs too (judged by its format now, they would look logical).
+        let switched = spatial_format(&g.layers[li].op) == Some(self.target);
+        let kind = if decided == Some(State::Moved) && switched {
+            Kind::Spatial
+        } else {
+            self.kind(&g.layers[li].op, rank_in)
+        };
         let (new_inputs, state) = match kind {
             Kind::Spatial => {
                 let mut v = Vec::with_capacity(inputs.len());

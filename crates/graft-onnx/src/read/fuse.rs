@@ -41,6 +41,9 @@ pub(crate) struct Fusion {
 /// A small constant read while finding patterns: its dims and values.
 type Floats = (Vec<usize>, Vec<f32>);
 
+/// A two-node affine pattern: the input value, the first node's constant, the last's.
+type NamedPair<'a> = (&'a str, Floats, Floats);
+
 /// Constants graft reads whole while finding patterns (a few statistics, not weights).
 const MAX_PATTERN_CONST: i64 = 1 << 16;
 
@@ -327,12 +330,7 @@ impl<'a> View<'a> {
 
     /// `<name>/<role>` `first` on `x` and a constant, read only by `last` (`<name>`) with a
     /// constant: `(x, first's constant, last's constant)`.
-    fn named_pair(
-        &self,
-        last: usize,
-        first_op: &str,
-        role: &str,
-    ) -> Option<(&'a str, Floats, Floats)> {
+    fn named_pair(&self, last: usize, first_op: &str, role: &str) -> Option<NamedPair<'a>> {
         let (a, b) = self.inputs(last)?;
         let first = self.made_by(a, first_op)?;
         if self.node(first).name != format!("{}/{role}", self.node(last).name) {

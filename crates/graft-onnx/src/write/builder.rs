@@ -1,7 +1,7 @@
 //! The ONNX graph under construction: nodes, small constant initializers, and references to
 //! the IR's weight tensors (streamed to the file at the end, never copied).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use graft_ir::{Tensor, TensorRef};
 use tract_onnx::pb::tensor_proto::DataType;
@@ -44,6 +44,11 @@ pub(crate) struct OnnxBuilder<'g> {
     pub nodes: Vec<NodeProto>,
     pub inits: Vec<Init<'g>>,
     names: HashSet<String>,
+    /// Initializers already written for a graph weight, by (base name, tensor address).
+    written_weights: HashMap<(String, usize), String>,
+    /// Node names given so far, and how many later calls each layer name has had.
+    node_names: HashSet<String>,
+    calls: HashMap<String, usize>,
 }
 
 /// An attribute value.
@@ -60,6 +65,9 @@ impl<'g> OnnxBuilder<'g> {
             nodes: Vec::new(),
             inits: Vec::new(),
             names: reserved.into_iter().collect(),
+            written_weights: HashMap::new(),
+            node_names: HashSet::new(),
+            calls: HashMap::new(),
         }
     }
 
@@ -68,8 +76,9 @@ impl<'g> OnnxBuilder<'g> {
         graft_ir::reserve_unique_name(&mut self.names, base)
     }
 
-    /// Adds a node named `name` (used as is: layer names are unique) with one output named
-    /// `output`.
+    /// Adds a node named `name` with one output named `output`. The name is used as is the first
+    /// time (layer names are unique); a shared layer's later calls are named `<name>/call1`,
+    /// `<name>/call2`, ..., since ONNX node names must be unique.
     pub(crate) fn node(
         &mut self,
         op: &str,
@@ -78,6 +87,16 @@ impl<'g> OnnxBuilder<'g> {
         output: &str,
         attrs: Vec<(&str, A)>,
     ) {
+        let name = if self.node_names.insert(name.to_string()) {
+            name.to_string()
+        } else {
+            let k = self.calls.entry(name.to_string()).or_insert(0);
+            *k += 1;
+            let call = format!("{name}/call{k}");
+            let call = self.fresh(&call);
+            self.node_names.insert(call.clone());
+            call
+        };
         let attribute = attrs
             .into_iter()
             .map(|(k, v)| {
@@ -109,7 +128,7 @@ impl<'g> OnnxBuilder<'g> {
         self.nodes.push(NodeProto {
             input: inputs.iter().map(|s| s.to_string()).collect(),
             output: vec![output.to_string()],
-            name: name.to_string(),
+            name,
             op_type: op.to_string(),
             domain: String::new(),
             attribute,
@@ -131,13 +150,20 @@ impl<'g> OnnxBuilder<'g> {
     }
 
     /// An initializer holding an IR weight.
+    /// The calls of a shared layer all read its one initializer: the same tensor under the same
+    /// name is written once.
     pub(crate) fn weight(&mut self, base: &str, t: &'g Tensor) -> String {
+        let key = (base.to_string(), std::ptr::from_ref(t) as usize);
+        if let Some(name) = self.written_weights.get(&key) {
+            return name.clone();
+        }
         let name = self.fresh(base);
         self.inits.push(Init {
             name: name.clone(),
             dims: t.shape().iter().map(|&d| d as i64).collect(),
             data: InitData::Weight(t),
         });
+        self.written_weights.insert(key, name.clone());
         name
     }
 
