@@ -683,10 +683,11 @@ fn onnx_producer_and_node_names() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// A layer called more than once (Keras' shared layers, here a Dense and a Conv2D each called
-/// on two inputs): one ONNX node per call with unique names, the calls reading one initializer
-/// per weight, and onnxruntime and tract computing Keras' outputs. The layout pass must convert
-/// every call of a shared convolution, not only the first.
+/// Layers called more than once (Keras' shared layers: the fixture calls a Conv2D three times,
+/// a BatchNormalization, a GlobalAveragePooling2D and a Dense twice): one ONNX node per call
+/// with unique names (`<layer>`, `<layer>/call1`, ...), accepted by onnx.checker and computing
+/// Keras' outputs in onnxruntime and tract. The layout pass must convert every call of a shared
+/// convolution, not only the first.
 #[test]
 fn shared_layers_export_one_node_per_call() {
     let dir = tempfile::tempdir().unwrap();

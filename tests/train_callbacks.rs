@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use graft::train::callbacks::{
     BackupAndRestore, Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau,
 };
-use graft::train::{DataSource, FitOptions, Logs, TrainError, TrainState, Trainer, Verbosity};
+use graft::train::{DataSource, FitOptions, Logs, TrainError, TrainState, Trainer};
 use graft_tests::tasks::{compile_options, data, flat_weights, mlp};
 
 /// Records the weights at the end of every epoch.
@@ -37,20 +37,11 @@ fn trainer(lr: f64) -> Trainer {
 }
 
 fn options(epochs: usize, callbacks: Vec<Box<dyn Callback>>) -> FitOptions {
-    FitOptions {
-        epochs,
-        callbacks,
-        verbosity: Verbosity::Quiet,
-        seed: 5,
-        ..Default::default()
-    }
+    graft_tests::tasks::quiet_fit(epochs, callbacks)
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("graft-cb-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    graft_tests::tasks::fresh_temp_dir("cb", name)
 }
 
 #[test]

@@ -24,7 +24,7 @@ use graft::ir::{
 use graft::train::callbacks::{BackupAndRestore, Callback, CsvLogger, TerminateOnNaN};
 use graft::train::{
     ArrayData, ClassWeight, CompileOptions, DataSource, FitOptions, History, Logs, Loss,
-    OptimizerConfig, Oversampled, TrainError, TrainState, Trainer, Verbosity,
+    OptimizerConfig, Oversampled, TrainError, TrainState, Trainer,
 };
 use graft::{Graph, Layer, Op, Shape, SummaryOptions, Tensor};
 use graft_tests::tasks::{compile_options, data, flat_weights, mlp};
@@ -77,20 +77,11 @@ fn compile(graph: Graph, compile: CompileOptions) -> Trainer {
 }
 
 fn quiet(epochs: usize, callbacks: Vec<Box<dyn Callback>>) -> FitOptions {
-    FitOptions {
-        epochs,
-        callbacks,
-        verbosity: Verbosity::Quiet,
-        seed: 5,
-        ..Default::default()
-    }
+    graft_tests::tasks::quiet_fit(epochs, callbacks)
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("graft-fit-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    graft_tests::tasks::fresh_temp_dir("fit", name)
 }
 
 /// `(epoch, step, batch loss)` of every batch trained.

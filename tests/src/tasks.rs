@@ -3,7 +3,10 @@
 //! training labels eventually hurts it).
 
 use graft::ir::{Activation, DType, DenseConfig, DropoutConfig, InputConfig};
-use graft::train::{ArrayData, CompileOptions, Loss, Metric, OptimizerConfig};
+use graft::train::callbacks::Callback;
+use graft::train::{
+    ArrayData, CompileOptions, FitOptions, Loss, Metric, OptimizerConfig, Verbosity,
+};
 use graft::{Graph, Layer, Op, Shape, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -95,4 +98,24 @@ pub fn flat_weights(graph: &Graph) -> Vec<f32> {
         .iter()
         .flat_map(|l| l.weights.iter().flat_map(|w| w.tensor.data().to_vec()))
         .collect()
+}
+
+/// `fit` options for the tests: quiet, seeded, with these callbacks.
+pub fn quiet_fit(epochs: usize, callbacks: Vec<Box<dyn Callback>>) -> FitOptions {
+    FitOptions {
+        epochs,
+        callbacks,
+        verbosity: Verbosity::Quiet,
+        seed: 5,
+        ..Default::default()
+    }
+}
+
+/// A fresh, empty folder in the system's temporary folder, named after the test file's `kind`,
+/// the case and this process (tests of one binary run in parallel).
+pub fn fresh_temp_dir(kind: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("graft-{kind}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
