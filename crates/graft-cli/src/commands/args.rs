@@ -1,6 +1,6 @@
 //! Options and parsers several commands share.
 
-use graft::data::{FillMode, ImageDataGenerator, Shift, Zoom};
+use graft::data::{AugmentOptions, FillMode, Shift, Zoom};
 
 /// ImageDataGenerator's random augmentations, with Keras' names (`graft augment` previews them,
 /// `graft finetune` trains with them).
@@ -72,20 +72,23 @@ impl Default for Augmentation {
 }
 
 impl Augmentation {
-    /// `generator` with these augmentations set.
-    pub fn apply(&self, generator: ImageDataGenerator) -> ImageDataGenerator {
-        generator
-            .rotation_range(self.rotation_range)
-            .width_shift_range(self.width_shift_range.clone())
-            .height_shift_range(self.height_shift_range.clone())
-            .shear_range(self.shear_range)
-            .zoom_range(self.zoom_range)
-            .channel_shift_range(self.channel_shift_range)
-            .brightness_range(self.brightness_range)
-            .fill_mode(self.fill_mode)
-            .cval(self.cval)
-            .horizontal_flip(self.horizontal_flip)
-            .vertical_flip(self.vertical_flip)
+    /// graft-data's augmentation options with these random transforms, everything else at its
+    /// default: `.generator()` builds the ImageDataGenerator, `graft augment` fills in the rest.
+    pub fn to_options(&self) -> AugmentOptions {
+        AugmentOptions {
+            rotation_range: self.rotation_range,
+            width_shift_range: self.width_shift_range.clone(),
+            height_shift_range: self.height_shift_range.clone(),
+            shear_range: self.shear_range,
+            zoom_range: self.zoom_range,
+            channel_shift_range: self.channel_shift_range,
+            brightness_range: self.brightness_range,
+            fill_mode: self.fill_mode,
+            cval: self.cval,
+            horizontal_flip: self.horizontal_flip,
+            vertical_flip: self.vertical_flip,
+            ..AugmentOptions::default()
+        }
     }
 }
 

@@ -82,19 +82,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
-    let a = args.augmentation;
     let options = AugmentOptions {
-        rotation_range: a.rotation_range,
-        width_shift_range: a.width_shift_range,
-        height_shift_range: a.height_shift_range,
-        shear_range: a.shear_range,
-        zoom_range: a.zoom_range,
-        channel_shift_range: a.channel_shift_range,
-        brightness_range: a.brightness_range,
-        fill_mode: a.fill_mode,
-        cval: a.cval,
-        horizontal_flip: a.horizontal_flip,
-        vertical_flip: a.vertical_flip,
         interpolation_order: args.interpolation_order,
         keras_compat: args.keras_compat,
         validation_split: args.validation_split,
@@ -110,6 +98,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         interpolation: args.interpolation,
         keep_aspect_ratio: args.keep_aspect_ratio,
         quiet,
+        ..args.augmentation.to_options()
     };
     // graft-data reports what it found and wrote (unless quiet).
     graft::data::augment(&args.directory, &args.out, args.count, &options)?;

@@ -22,15 +22,13 @@ pub fn load_data(
             bail!("{}: no such folder", dir.display());
         }
     }
-    let base = || {
-        let g = ImageDataGenerator::new();
-        match preprocess {
-            Preprocessing::Identity => g,
-            p => g.preprocessing_function(move |x, _| preprocess_pixels(x, p)),
-        }
+    let preprocessed = |g: ImageDataGenerator| match preprocess {
+        Preprocessing::Identity => g,
+        p => g.preprocessing_function(move |x, _| preprocess_pixels(x, p)),
     };
+    let base = || preprocessed(ImageDataGenerator::new());
     let split = args.validation_split.unwrap_or(0.0);
-    let augment = args.augmentation.apply(base()).validation_split(split);
+    let augment = preprocessed(args.augmentation.to_options().generator()).validation_split(split);
     let options = |shuffle: bool, subset: Option<Subset>| FlowFromDirectoryOptions {
         target_size: size,
         class_mode: ClassMode::Sparse,
