@@ -7,7 +7,24 @@
 
 use graft_tests::{Fixture, TOLERANCE, check_fixture_graph, fixtures};
 
+/// The one fixture held to a looser bound than 1e-4, and why. The tf.keras 2 EfficientNetB0
+/// fixture (random weights, activations reaching ~5e3) sits at its own noise floor: Keras'
+/// outputs for one sample differ by ~1e-4 between batch 1 and batch 2, and its squeeze-excite
+/// gates amplify any rounding change. graft folds each inference-mode BatchNormalization into
+/// the convolution before it (graft-burn `fold.rs`): every fold agrees with the unfolded layer
+/// to ~1e-6 of its largest value (measured at the stem and block 1-2 activations), yet the
+/// softmax output moves from 3.5e-5 to 4.5e-4 of max |keras| (tf.keras 2 computes
+/// `(x - mean) * scale + offset`, the unfolded order; the Keras 3 fixture, whose
+/// `tf.nn.batch_normalization` uses the folded order, goes from 3.2e-5 to 2.0e-5). So this
+/// fixture alone is checked to 1e-3; `tests/inference_folds.rs` holds the folds to 1e-5.
+const FOLD_SENSITIVE: (&str, f32) = ("tfkeras2/efficientnetb0", 1e-3);
+
 fn check_application(path: &str) {
+    let tolerance = if path == FOLD_SENSITIVE.0 {
+        FOLD_SENSITIVE.1
+    } else {
+        TOLERANCE
+    };
     let fixture = Fixture::open(fixtures().join("generated").join("keras").join(path));
     let mut failures = vec![];
     for (kind, file) in fixture.model_files() {
@@ -19,7 +36,7 @@ fn check_application(path: &str) {
                 continue;
             }
         };
-        match check_fixture_graph(&fixture, &graph, &what, TOLERANCE) {
+        match check_fixture_graph(&fixture, &graph, &what, tolerance) {
             Ok(rel) => println!("ok   {what}: max error {rel:.1e} of max |keras|"),
             Err(e) => failures.push(e),
         }

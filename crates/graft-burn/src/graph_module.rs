@@ -7,7 +7,8 @@ use burn::tensor::Device;
 use graft_ir::{Graph, Op};
 
 use crate::error::ExecError;
-use crate::layers::{ConvGeometry, LayerModule};
+use crate::fold;
+use crate::layers::{Affine, ConvGeometry, LayerModule};
 use crate::ops::{activation, elementwise, norm, padding, preprocessing, reshaping, spatial};
 use crate::plan::{Plan, StepKind};
 use crate::value::Value;
@@ -24,7 +25,9 @@ pub struct GraphModule {
 impl GraphModule {
     /// Uploads a validated graph's weights to `device` and compiles its plan. The weights are
     /// moved into burn: `graph` is left with empty weight tensors.
+    /// Tunes the process allocator for activation buffers on first use (see [`crate::memory`]).
     pub fn build(graph: &mut Graph, device: &Device) -> Result<Self, ExecError> {
+        crate::memory::tune_allocator();
         Self::build_nested(graph, device, true)
     }
 
@@ -94,8 +97,15 @@ impl GraphModule {
         for &w in wanted {
             keep[w] = true;
         }
+        // Inference folds (see `crate::fold`): values computed by a folded BatchNormalization
+        // ahead of its step, and ZeroPadding left to the convolution reading it.
+        let mut folded = vec![false; plan.num_values];
+        let mut deferred_padding: Vec<Option<&[(usize, usize)]>> = vec![None; plan.num_values];
         for &index in steps {
             let step = &plan.steps[index];
+            if step.outputs.iter().all(|&o| folded[o]) {
+                continue;
+            }
             let args: Vec<Value> = step
                 .inputs
                 .iter()
@@ -114,14 +124,38 @@ impl GraphModule {
                     })
                 })
                 .collect::<Result<_, _>>()?;
-            let training = step.training.unwrap_or(training);
+            let call_training = step.training.unwrap_or(training);
             let module = self.layers[step.layer].as_ref();
             let outputs = match &step.kind {
                 StepKind::Model => match module {
-                    Some(LayerModule::Graph(inner)) => inner.forward(args, training)?,
+                    Some(LayerModule::Graph(inner)) => inner.forward(args, call_training)?,
                     _ => unreachable!("nested models have a graph module"),
                 },
-                StepKind::Op(op) => vec![run_op(op, module, args, training)],
+                StepKind::Op(Op::ZeroPadding(z))
+                    if step.defer_padding && !keep[step.outputs[0]] =>
+                {
+                    deferred_padding[step.outputs[0]] = Some(&z.padding);
+                    args
+                }
+                StepKind::Op(op @ (Op::Conv(_) | Op::DepthwiseConv(_) | Op::SeparableConv(_))) => {
+                    let padded = deferred_padding[step.inputs[0]]
+                        .take()
+                        .map(|extra| fold::with_extra_padding(op, extra));
+                    let op = padded.as_ref().unwrap_or(op);
+                    let bn = step.bn_fold.as_ref().filter(|_| !keep[step.outputs[0]]);
+                    match bn.map(|f| (f, self.layers[f.layer].as_ref())) {
+                        Some((f, Some(LayerModule::BatchNorm(bn))))
+                            if fold::runs_in_inference(bn, f, training) =>
+                        {
+                            let affine = fold::bn_affine(bn, &f.config);
+                            values[f.output] = Some(run_conv(op, module, one(args), Some(affine)));
+                            folded[f.output] = true;
+                            continue;
+                        }
+                        _ => vec![run_conv(op, module, one(args), None)],
+                    }
+                }
+                StepKind::Op(op) => vec![run_op(op, module, args, call_training)],
             };
             for (&id, v) in step.outputs.iter().zip(outputs) {
                 values[id] = Some(v);
@@ -138,15 +172,11 @@ impl GraphModule {
     }
 }
 
-fn one(mut args: Vec<Value>) -> Value {
-    args.pop().expect("one input")
-}
-
-fn run_op(op: &Op, module: Option<&LayerModule>, args: Vec<Value>, training: bool) -> Value {
+/// A convolution, with an inference-mode BatchNormalization folded in when `affine` is given.
+fn run_conv(op: &Op, module: Option<&LayerModule>, x: Value, affine: Option<Affine>) -> Value {
     match (op, module) {
-        (Op::Dense(c), Some(LayerModule::Dense(m))) => m.forward(c, one(args)),
         (Op::Conv(c), Some(LayerModule::Conv(m))) => m.forward(
-            one(args),
+            x,
             c.groups,
             &ConvGeometry {
                 strides: &c.strides,
@@ -155,9 +185,10 @@ fn run_op(op: &Op, module: Option<&LayerModule>, args: Vec<Value>, training: boo
                 data_format: c.data_format,
             },
             &c.activation,
+            affine,
         ),
         (Op::DepthwiseConv(c), Some(LayerModule::Conv(m))) => m.forward(
-            one(args),
+            x,
             0,
             &ConvGeometry {
                 strides: &c.strides,
@@ -166,9 +197,10 @@ fn run_op(op: &Op, module: Option<&LayerModule>, args: Vec<Value>, training: boo
                 data_format: c.data_format,
             },
             &c.activation,
+            affine,
         ),
         (Op::SeparableConv(c), Some(LayerModule::Separable(m))) => m.forward(
-            one(args),
+            x,
             &ConvGeometry {
                 strides: &c.strides,
                 dilation: &c.dilation,
@@ -176,7 +208,22 @@ fn run_op(op: &Op, module: Option<&LayerModule>, args: Vec<Value>, training: boo
                 data_format: c.data_format,
             },
             &c.activation,
+            affine,
         ),
+        (op, _) => unreachable!("{} is not a convolution with weights", op.type_name()),
+    }
+}
+
+fn one(mut args: Vec<Value>) -> Value {
+    args.pop().expect("one input")
+}
+
+fn run_op(op: &Op, module: Option<&LayerModule>, args: Vec<Value>, training: bool) -> Value {
+    match (op, module) {
+        (Op::Dense(c), Some(LayerModule::Dense(m))) => m.forward(c, one(args)),
+        (Op::Conv(_) | Op::DepthwiseConv(_) | Op::SeparableConv(_), _) => {
+            run_conv(op, module, one(args), None)
+        }
         (Op::BatchNorm(c), Some(LayerModule::BatchNorm(m))) => m.forward(c, one(args), training),
         (Op::LayerNorm(c), Some(LayerModule::LayerNorm(m))) => m.forward(c, one(args)),
         (Op::Normalization(c), Some(LayerModule::Normalization(m))) => m.forward(c, one(args)),

@@ -12,8 +12,10 @@
 //! The default device is burn's Flex CPU backend ([`default_device`]).
 
 pub mod error;
+pub mod fold;
 pub mod graph_module;
 pub mod layers;
+pub mod memory;
 mod model;
 pub mod ops;
 pub mod plan;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use graft_ir::{Activation, Graph, InputConfig, Op, TensorRef};
 
 use crate::error::ExecError;
+use crate::fold::{BnFold, plan_folds};
 
 /// What a step computes.
 #[derive(Clone, Debug)]
@@ -28,6 +29,12 @@ pub struct Step {
     pub outputs: Vec<usize>,
     /// The call's `training=` argument.
     pub training: Option<bool>,
+    /// A ZeroPadding whose only reader is a convolution that can pad by itself
+    /// (see [`crate::fold`]).
+    pub defer_padding: bool,
+    /// A convolution whose only reader is a BatchNormalization that folds into it in inference
+    /// mode (see [`crate::fold`]).
+    pub bn_fold: Option<BnFold>,
 }
 
 /// A model input.
@@ -85,6 +92,24 @@ impl Plan {
         let mut plan = self.clone();
         plan.steps[index].kind = StepKind::Op(new_op);
         Some((plan, removed))
+    }
+
+    /// A copy of the plan that runs every layer as written, with no inference folds (see
+    /// [`crate::fold`]): the reference the folds are checked against.
+    pub fn without_folds(&self) -> Plan {
+        let mut plan = self.clone();
+        for step in &mut plan.steps {
+            step.defer_padding = false;
+            step.bn_fold = None;
+        }
+        plan
+    }
+
+    /// How many `(BatchNormalization, ZeroPadding)` calls the plan may fold into convolutions.
+    pub fn fold_counts(&self) -> (usize, usize) {
+        let bn = self.steps.iter().filter(|s| s.bn_fold.is_some()).count();
+        let padding = self.steps.iter().filter(|s| s.defer_padding).count();
+        (bn, padding)
     }
 
     /// The value id of a layer output, when the plan computes it.
@@ -170,6 +195,8 @@ impl Plan {
                 inputs: step_inputs,
                 outputs,
                 training: node.training,
+                defer_padding: false,
+                bn_fold: None,
             });
         }
         // Graph inputs in the model's order.
@@ -226,6 +253,7 @@ impl Plan {
                 }
             }
         }
+        plan_folds(&mut steps, &outputs, next);
         Ok(Plan {
             name: graph.name.clone(),
             layers: graph

@@ -174,20 +174,48 @@ pub(crate) struct FeatureCache {
     pub disk_bytes: usize,
 }
 
+/// The bytes of the largest activation one sample makes in `graph` (its top-level layers'
+/// outputs, f32), or 0 when no shape is known.
+pub(crate) fn largest_row_bytes(graph: &Graph) -> usize {
+    let (Ok(shapes), Ok(order)) = (graph.infer_shapes(), graph.topological_order()) else {
+        return 0;
+    };
+    order
+        .into_iter()
+        .filter_map(|site| shapes.outputs(site))
+        .flatten()
+        .filter_map(|shape| {
+            shape
+                .dims()
+                .iter()
+                .skip(1)
+                .try_fold(4usize, |bytes, d| d.and_then(|d| bytes.checked_mul(d)))
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 impl FeatureCache {
     /// Runs the frozen part over every sample (in index order, inference mode) and keeps its
-    /// outputs. Above `memory_limit` bytes, rows go to a temporary file instead.
+    /// outputs. Above `memory_limit` bytes, rows go to a temporary file instead. `row_bytes` is
+    /// the largest activation of one sample (see [`largest_row_bytes`]).
     pub fn build(
         module: &GraphModule,
         device: &Device,
         ids: Vec<usize>,
         data: &dyn DataSource,
         memory_limit: usize,
+        row_bytes: usize,
     ) -> Result<Self, TrainError> {
         let frozen = module.valid();
+        // `valid()` parameters live on the plain device: the inputs go there too, or the whole
+        // frozen pass would be recorded for a backward pass that never comes.
+        let device = &device.clone().without_autodiff();
         let inputs: Vec<usize> = frozen.plan.inputs.iter().map(|i| i.value).collect();
         let n = data.len();
-        let bs = data.batch_size().max(1);
+        // Sub-batches whose activations stay under the allocator's mmap threshold, so their
+        // buffers are recycled by malloc rather than mapped afresh (see graft_burn::memory).
+        let bs = graft_burn::memory::rows_under_mmap_threshold(row_bytes, data.batch_size());
         let mut stores: Vec<Store> = vec![];
         let mut targets: Vec<f32> = vec![];
         let mut target_shape: Vec<usize> = vec![];

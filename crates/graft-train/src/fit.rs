@@ -12,7 +12,7 @@ use graft_burn::{Device, Model};
 use graft_ir::Graph;
 use graft_ir::{Activation, Tensor};
 
-use crate::cache::{FeatureCache, frontier};
+use crate::cache::{FeatureCache, frontier, largest_row_bytes};
 use crate::callbacks::Callback;
 use crate::class_weight::{ClassWeight, batch_labels};
 use crate::data::{Batch, DataSource, Split};
@@ -178,7 +178,7 @@ impl Trainer {
         Model::from_parts(
             self.state.structure.clone(),
             module,
-            self.state.device.clone(),
+            self.state.device.clone().without_autodiff(),
         )
     }
 
@@ -288,8 +288,10 @@ impl Trainer {
             // One limit for everything cached: the validation features get what the training
             // features left of it.
             let limit = options.cache_memory_limit;
+            let row_bytes = largest_row_bytes(&self.state.structure);
             let build = |data: &dyn DataSource, ids: Vec<usize>, limit: usize| {
-                FeatureCache::build(&self.state.module, &self.state.device, ids, data, limit)
+                let (module, device) = (&self.state.module, &self.state.device);
+                FeatureCache::build(module, device, ids, data, limit, row_bytes)
             };
             let t = build(train, ids.clone(), limit)?;
             let v = validation

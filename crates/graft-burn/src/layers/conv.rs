@@ -100,6 +100,30 @@ fn convolve(
     )
 }
 
+/// A per-output-channel affine map `y * scale + shift` applied after a convolution (an
+/// inference-mode BatchNormalization, see [`crate::fold`]).
+pub type Affine = (Tensor<1>, Tensor<1>);
+
+/// Folds `affine` into a kernel `[out, ...]` and its bias.
+fn fold_affine(
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    affine: Option<Affine>,
+) -> (Tensor<4>, Option<Tensor<1>>) {
+    match affine {
+        None => (weight, bias),
+        Some((scale, shift)) => {
+            let out = scale.dims()[0];
+            let weight = weight.mul(scale.clone().reshape([out, 1, 1, 1]));
+            let bias = match bias {
+                Some(b) => b.mul(scale).add(shift),
+                None => shift,
+            };
+            (weight, Some(bias))
+        }
+    }
+}
+
 impl ConvModule {
     /// From a `Conv` or `DepthwiseConv` layer.
     pub fn from_layer(layer: &mut Layer, device: &Device) -> Self {
@@ -132,23 +156,24 @@ impl ConvModule {
         out
     }
 
+    /// `groups == 0` means one group per input channel (depthwise).
     pub fn forward(
         &self,
         x: Value,
         groups: usize,
         g: &ConvGeometry,
         activation: &Activation,
+        affine: Option<Affine>,
     ) -> Value {
         let rank = x.rank();
         let (t, perm) = to_nchw(x, g.data_format);
         let groups = if groups == 0 { t.dims()[1] } else { groups };
-        let y = convolve(
-            t,
+        let (weight, bias) = fold_affine(
             self.weight.val(),
             self.bias.as_ref().map(Param::val),
-            groups,
-            g,
+            affine,
         );
+        let y = convolve(t, weight, bias, groups, g);
         activate(from_nchw(y, rank, perm), activation)
     }
 }
@@ -189,7 +214,13 @@ impl SeparableModule {
         out
     }
 
-    pub fn forward(&self, x: Value, g: &ConvGeometry, activation: &Activation) -> Value {
+    pub fn forward(
+        &self,
+        x: Value,
+        g: &ConvGeometry,
+        activation: &Activation,
+        affine: Option<Affine>,
+    ) -> Value {
         let rank = x.rank();
         let (t, perm) = to_nchw(x, g.data_format);
         let channels = t.dims()[1];
@@ -201,13 +232,12 @@ impl SeparableModule {
             padding: &Padding::Valid,
             data_format: DataFormat::ChannelsFirst,
         };
-        let y = convolve(
-            mid,
+        let (weight, bias) = fold_affine(
             self.pointwise.val(),
             self.bias.as_ref().map(Param::val),
-            1,
-            &pointwise,
+            affine,
         );
+        let y = convolve(mid, weight, bias, 1, &pointwise);
         activate(from_nchw(y, rank, perm), activation)
     }
 }

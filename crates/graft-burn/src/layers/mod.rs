@@ -8,7 +8,9 @@ mod dense;
 mod norm;
 
 pub use constant::ConstantModule;
-pub use conv::{ConvGeometry, ConvModule, SeparableModule, from_nchw, resolve_padding, to_nchw};
+pub use conv::{
+    Affine, ConvGeometry, ConvModule, SeparableModule, from_nchw, resolve_padding, to_nchw,
+};
 pub use conv_transpose::ConvTransposeModule;
 pub use dense::{DenseModule, EmbeddingModule};
 pub use norm::{BatchNormModule, LayerNormModule, NormalizationModule};

@@ -27,6 +27,30 @@ pub fn activate(v: Value, a: &Activation) -> Value {
     Value::with_perm(tensor, perm)
 }
 
+/// Applies `f` to every element of a plain (non-autodiff) f32 tensor, in place and on all
+/// cores; any other tensor comes back untouched as `Err`. burn's Flex backend runs ReLU and
+/// clamp one element at a time on one core, a tenth of a MobileNetV2 forward pass. `f` must be
+/// the exact function burn computes (same NaN and signed-zero results): the feature cache runs
+/// this path and the uncached (autodiff) path runs burn's, and the two must agree bit for bit.
+/// `f` is generic, not a `fn` pointer, so that it inlines and the loop vectorises.
+fn in_place<const D: usize>(
+    x: Tensor<D>,
+    f: impl Fn(f32) -> f32 + Sync,
+) -> Result<Tensor<D>, Tensor<D>> {
+    use rayon::prelude::*;
+    if x.is_autodiff() || x.dtype() != burn::tensor::DType::F32 {
+        return Err(x);
+    }
+    let device = x.device();
+    let mut data = x.into_data();
+    let values = data.as_mut_slice::<f32>().expect("an f32 tensor");
+    // Chunks of 64 KiB: small enough to share out, large enough for rayon's overhead.
+    values
+        .par_chunks_mut(1 << 14)
+        .for_each(|chunk| chunk.iter_mut().for_each(|v| *v = f(*v)));
+    Ok(Tensor::from_data(data, &device))
+}
+
 /// Sparsemax along `dim` (the reference algorithm Keras uses: sort, cumulative sums, support).
 fn sparsemax<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
     let n = x.dims()[dim];
@@ -49,8 +73,10 @@ fn sparsemax<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
 fn elementwise<const D: usize>(x: Tensor<D>, a: &Activation, softmax_dim: usize) -> Tensor<D> {
     match *a {
         Activation::Linear => x,
-        Activation::Relu => act::relu(x),
-        Activation::Relu6 => act::relu6(x),
+        Activation::Relu => {
+            in_place(x, |v| if v.is_nan() || v > 0.0 { v } else { 0.0 }).unwrap_or_else(act::relu)
+        }
+        Activation::Relu6 => in_place(x, |v| v.clamp(0.0, 6.0)).unwrap_or_else(act::relu6),
         Activation::LeakyRelu { negative_slope } => act::leaky_relu(x, negative_slope as f64),
         Activation::ClippedRelu {
             max_value,
