@@ -28,7 +28,7 @@ pub fn activate(v: Value, a: &Activation) -> Value {
 }
 
 /// Applies `f` to every element of a plain (non-autodiff) f32 tensor, in place and on all
-/// cores; any other tensor comes back untouched as `Err`. burn's Flex backend runs ReLU and
+/// cores; any other tensor goes to burn's `op`. burn's Flex backend runs ReLU and
 /// clamp one element at a time on one core, a tenth of a MobileNetV2 forward pass. `f` must be
 /// the exact function burn computes (same NaN and signed-zero results): the feature cache runs
 /// this path and the uncached (autodiff) path runs burn's, and the two must agree bit for bit.
@@ -36,10 +36,11 @@ pub fn activate(v: Value, a: &Activation) -> Value {
 fn in_place<const D: usize>(
     x: Tensor<D>,
     f: impl Fn(f32) -> f32 + Sync,
-) -> Result<Tensor<D>, Tensor<D>> {
+    op: impl FnOnce(Tensor<D>) -> Tensor<D>,
+) -> Tensor<D> {
     use rayon::prelude::*;
     if x.is_autodiff() || x.dtype() != burn::tensor::DType::F32 {
-        return Err(x);
+        return op(x);
     }
     let device = x.device();
     let mut data = x.into_data();
@@ -48,7 +49,7 @@ fn in_place<const D: usize>(
     values
         .par_chunks_mut(1 << 14)
         .for_each(|chunk| chunk.iter_mut().for_each(|v| *v = f(*v)));
-    Ok(Tensor::from_data(data, &device))
+    Tensor::from_data(data, &device)
 }
 
 /// Sparsemax along `dim` (the reference algorithm Keras uses: sort, cumulative sums, support).
@@ -73,10 +74,12 @@ fn sparsemax<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
 fn elementwise<const D: usize>(x: Tensor<D>, a: &Activation, softmax_dim: usize) -> Tensor<D> {
     match *a {
         Activation::Linear => x,
-        Activation::Relu => {
-            in_place(x, |v| if v.is_nan() || v > 0.0 { v } else { 0.0 }).unwrap_or_else(act::relu)
-        }
-        Activation::Relu6 => in_place(x, |v| v.clamp(0.0, 6.0)).unwrap_or_else(act::relu6),
+        Activation::Relu => in_place(
+            x,
+            |v| if v.is_nan() || v > 0.0 { v } else { 0.0 },
+            act::relu,
+        ),
+        Activation::Relu6 => in_place(x, |v| v.clamp(0.0, 6.0), act::relu6),
         Activation::LeakyRelu { negative_slope } => act::leaky_relu(x, negative_slope as f64),
         Activation::ClippedRelu {
             max_value,
