@@ -9,6 +9,10 @@
 //! counts padded cells. Values run channels-first inside (burn's convolutions are NCHW) while ops
 //! see the logical layout; see [`value`] for how.
 //!
+//! In inference mode the plan folds BatchNormalization and ZeroPadding into the convolutions
+//! next to them ([`fold`]), and building a model tunes the process allocator for activation
+//! buffers ([`memory`]).
+//!
 //! The default device is burn's Flex CPU backend ([`default_device`]).
 
 pub mod error;
