@@ -11,7 +11,8 @@
 //!   `model.fit`, against graft's history.
 //!
 //! Tolerances. graft runs Keras' float32 operations in Keras' order and forms its scalars as Keras
-//! does, so on this CPU every case agrees bit for bit except `clipnorm` (burn's clip formula,
+//! does, so on this CPU every case agrees bit for bit (`global_clipnorm` included) except
+//! `clipnorm` (burn's clip formula,
 //! within an ulp: 1e-8). Weights are compared with `|graft - keras| <= 1e-5 * max|keras|` per
 //! variable and step, room for another CPU's or libm's last-bit differences (`powf`, fused
 //! multiply-adds) accumulated over the steps. It is not room for a different rule: the previous
@@ -70,6 +71,7 @@ fn graft_optimizer(class: &str, kwargs: &Value) -> OptimizerConfig {
         "centered",
         "clipnorm",
         "clipvalue",
+        "global_clipnorm",
     ];
     for key in kwargs.as_object().unwrap().keys() {
         assert!(
@@ -139,6 +141,7 @@ fn graft_optimizer(class: &str, kwargs: &Value) -> OptimizerConfig {
     }
     config.clipnorm = f("clipnorm").map(|c| c as f32);
     config.clipvalue = f("clipvalue").map(|c| c as f32);
+    config.global_clipnorm = f("global_clipnorm").map(|c| c as f32);
     config
 }
 

@@ -416,6 +416,10 @@ impl Trainer {
                     let loss = Loss::reduce(per, weights.as_deref(), &device);
                     let value = loss.clone().into_scalar::<f32>() as f64;
                     let grads = GradientsParams::from_grads(loss.backward(), &self.state.module);
+                    let grads = self
+                        .compile
+                        .optimizer
+                        .clip_global(grads, &self.state.module);
                     self.state.module =
                         self.state
                             .optimizer

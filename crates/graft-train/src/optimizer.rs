@@ -15,7 +15,8 @@
 //!
 //! Gradient clipping is burn's, per parameter, as Keras 3's `clipnorm` and `clipvalue` are
 //! (Keras: `g * c / max(‖g‖, c)`; burn: `g * min(1, c / (‖g‖ + tiny))`, equal up to rounding).
-//! Keras' `global_clipnorm` (one norm over all gradients) has no counterpart here.
+//! Keras' `global_clipnorm` (one norm over all gradients together) is graft's
+//! ([`OptimizerConfig::clip_global`]): burn clips one parameter at a time.
 //!
 //! The rules run Keras' float32 operations in Keras' order and form their scalars as Keras does
 //! (`1 - beta` from the decimal the user wrote, Adam's step size in float32), so on the CPU they
@@ -23,7 +24,8 @@
 //! step by step in `tests/train_optimizers.rs`.
 
 use burn::grad_clipping::GradientClippingConfig;
-use burn::optim::{ModuleOptimizer, RecordState, StateSink, StateSource};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::{GradientsParams, ModuleOptimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{Device, Tensor, TensorData};
 
 /// An optimizer and its hyper-parameters (the learning rate is kept separately: schedules and
@@ -71,8 +73,11 @@ pub struct OptimizerConfig {
     /// Keras' `clipnorm`: each parameter's gradient is rescaled to at most this L2 norm.
     pub clipnorm: Option<f32>,
     /// Keras' `clipvalue`: each gradient value is clipped to `[-clipvalue, clipvalue]` (ignored
-    /// when `clipnorm` is set, as in Keras).
+    /// when `clipnorm` or `global_clipnorm` is set, as in Keras).
     pub clipvalue: Option<f32>,
+    /// Keras' `global_clipnorm`: all gradients are rescaled together so that their joint L2
+    /// norm is at most this (ignored when `clipnorm` is set, as in Keras).
+    pub global_clipnorm: Option<f32>,
 }
 
 impl OptimizerConfig {
@@ -83,6 +88,7 @@ impl OptimizerConfig {
             weight_decay: None,
             clipnorm: None,
             clipvalue: None,
+            global_clipnorm: None,
         }
     }
 
@@ -184,12 +190,77 @@ impl OptimizerConfig {
         self
     }
 
+    /// Builder: clip the joint norm of all gradients.
+    pub fn global_clipnorm(mut self, norm: f32) -> Self {
+        self.global_clipnorm = Some(norm);
+        self
+    }
+
+    /// Applies `global_clipnorm` to the gradients of `module`'s parameters (before the
+    /// optimizer's step), with Keras 3's formula and float32 operations in its order:
+    /// `norm = sqrt(sum over gradients of sum(g^2))`, `scale = c * min(1 / norm, 1 / c)`, and a
+    /// non-finite norm makes every gradient NaN as in Keras. Per-parameter
+    /// `clipnorm` wins, as in Keras' `_clip_gradients`.
+    pub fn clip_global<M: Module>(
+        &self,
+        mut grads: GradientsParams,
+        module: &M,
+    ) -> GradientsParams {
+        let Some(clip) = self.global_clipnorm.filter(|&c| c > 0.0) else {
+            return grads;
+        };
+        if self.clipnorm.is_some_and(|c| c > 0.0) {
+            return grads;
+        }
+        struct SquaredSum<'a> {
+            grads: &'a GradientsParams,
+            sums: Vec<f32>,
+        }
+        impl ModuleVisitor for SquaredSum<'_> {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                if let Some(g) = self.grads.get::<D>(param.id) {
+                    self.sums.push(g.square().sum().into_scalar::<f32>());
+                }
+            }
+        }
+        struct Scale<'a> {
+            grads: &'a mut GradientsParams,
+            scale: f32,
+        }
+        impl ModuleVisitor for Scale<'_> {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                if let Some(g) = self.grads.remove::<D>(param.id) {
+                    self.grads.register(param.id, g.mul_scalar(self.scale));
+                }
+            }
+        }
+        let mut squared = SquaredSum {
+            grads: &grads,
+            sums: vec![],
+        };
+        module.visit(&mut squared);
+        let norm = squared.sums.iter().sum::<f32>().sqrt();
+        // Keras adds `norm - norm`: 0 for a finite norm, NaN otherwise.
+        let scale = if norm.is_finite() {
+            clip * (1.0 / norm).min(1.0 / clip)
+        } else {
+            f32::NAN
+        };
+        module.visit(&mut Scale {
+            grads: &mut grads,
+            scale,
+        });
+        grads
+    }
+
     /// The burn optimizer: [`KerasRule`] inside burn's `ModuleOptimizer`, with burn's clipping.
     pub fn build(&self) -> ModuleOptimizer {
         // Keras ignores a clip of 0 (`if self.clipnorm and self.clipnorm > 0`).
+        // (`global_clipnorm` is applied to the gradients before the step: `clip_global`.)
+        let global = self.global_clipnorm.is_some_and(|c| c > 0.0);
         let clip = match (self.clipnorm, self.clipvalue) {
             (Some(n), _) if n > 0.0 => Some(GradientClippingConfig::Norm(n)),
-            (_, Some(v)) if v > 0.0 => Some(GradientClippingConfig::Value(v)),
+            (_, Some(v)) if v > 0.0 && !global => Some(GradientClippingConfig::Value(v)),
             _ => None,
         };
         let weight_decay = match &self.optimizer {
@@ -220,9 +291,6 @@ impl OptimizerConfig {
         gradients: &[Vec<Vec<f32>>],
         learning_rates: &[f64],
     ) -> Vec<Vec<Vec<f32>>> {
-        use burn::module::Param;
-        use burn::optim::GradientsParams;
-
         let device = graft_burn::default_device().autodiff();
         let tensor = |values: &[f32]| {
             Tensor::<1>::from_data(TensorData::new(values.to_vec(), [values.len()]), &device)
@@ -241,6 +309,7 @@ impl OptimizerConfig {
                 .reduce(|a, b| a + b)
                 .expect("at least one variable");
             let grads = GradientsParams::from_grads(loss.backward(), &params);
+            let grads = self.clip_global(grads, &params);
             params = optimizer.step(learning_rates[step], params, grads);
             after.push(
                 params
@@ -480,6 +549,30 @@ impl<const D: usize> RecordState for KerasState<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `global_clipnorm` scales every gradient by one factor (Keras' parity cases are in
+    /// tests/train_optimizers.rs); a non-finite norm makes every step NaN, as in Keras; a
+    /// per-parameter `clipnorm` takes precedence.
+    #[test]
+    fn global_clipnorm_scales_all_gradients_together() {
+        let sgd = OptimizerConfig::sgd(1.0).global_clipnorm(1.0);
+        // Gradients (3, 0) and (0, 4): joint norm 5, so each is scaled by 1/5.
+        let after = sgd.run_on_gradients(
+            &[vec![0.0, 0.0], vec![0.0, 0.0]],
+            &[vec![vec![3.0, 0.0], vec![0.0, 4.0]]],
+            &[1.0],
+        );
+        assert_eq!(after[0], vec![vec![-0.6, 0.0], vec![0.0, -0.8]]);
+        let after = sgd.run_on_gradients(&[vec![0.0]], &[vec![vec![f32::INFINITY]]], &[1.0]);
+        assert!(after[0][0][0].is_nan());
+        let per_parameter = sgd.clipnorm(10.0);
+        let after = per_parameter.run_on_gradients(
+            &[vec![0.0, 0.0], vec![0.0, 0.0]],
+            &[vec![vec![3.0, 0.0], vec![0.0, 4.0]]],
+            &[1.0],
+        );
+        assert_eq!(after[0], vec![vec![-3.0, 0.0], vec![0.0, -4.0]]);
+    }
 
     /// The optimizer state survives burn's record round trip (BackupAndRestore relies on it):
     /// a restored optimizer's next step equals the original's.
