@@ -13,16 +13,15 @@
 //!   (Keras' MobileNets and ResNets pad before every strided convolution): one activation copy
 //!   fewer.
 //!
-//! The plan marks where a fold may apply ([`plan_folds`]); `GraphModule::run` decides per call,
+//! The plan marks where a fold may apply (`Plan::compile`); `GraphModule::run` decides per call,
 //! since it depends on the call (training mode, which values are wanted). Both folds change
 //! rounding only: the results agree with the unfolded ones to float precision, and a feature
 //! cache and the uncached path take the same folds, so they stay bit-identical.
 
 use burn::tensor::Tensor;
-use graft_ir::{BatchNormConfig, DataFormat, Op, Padding, normalize_axis};
+use graft_ir::{BatchNormConfig, DataFormat, Op, Padding};
 
 use crate::layers::BatchNormModule;
-use crate::plan::{Step, StepKind};
 
 /// A BatchNormalization call that reads only the output of the convolution step carrying it.
 #[derive(Clone, Debug)]
@@ -37,7 +36,7 @@ pub struct BnFold {
 }
 
 /// The padding, data format, spatial rank and linearity of a convolution op.
-fn conv_parts(op: &Op) -> Option<(&Padding, DataFormat, usize, bool)> {
+pub(crate) fn conv_parts(op: &Op) -> Option<(&Padding, DataFormat, usize, bool)> {
     match op {
         Op::Conv(c) => Some((
             &c.padding,
@@ -62,7 +61,7 @@ fn conv_parts(op: &Op) -> Option<(&Padding, DataFormat, usize, bool)> {
 }
 
 /// `op` with `extra` cells of zero padding added before and after each spatial axis.
-/// Only called on convolutions [`plan_folds`] accepted (padding `valid` or explicit).
+/// Only called on convolutions the plan accepted (padding `valid` or explicit).
 pub fn with_extra_padding(op: &Op, extra: &[(usize, usize)]) -> Op {
     let combine = |p: &Padding| match p {
         Padding::Explicit(own) => Padding::Explicit(
@@ -81,79 +80,6 @@ pub fn with_extra_padding(op: &Op, extra: &[(usize, usize)]) -> Op {
         _ => unreachable!("only convolutions take a folded padding"),
     }
     op
-}
-
-/// Marks the steps whose work may be folded into their output's only reader.
-pub fn plan_folds(steps: &mut [Step], graph_outputs: &[usize], num_values: usize) {
-    // Who reads each value: (step, input position), plus graph outputs.
-    let mut readers: Vec<Vec<usize>> = vec![vec![]; num_values];
-    for (s, step) in steps.iter().enumerate() {
-        for &v in &step.inputs {
-            readers[v].push(s);
-        }
-    }
-    let mut is_output = vec![false; num_values];
-    for &o in graph_outputs {
-        is_output[o] = true;
-    }
-    let only_reader = |v: usize| match readers[v].as_slice() {
-        [s] if !is_output[v] => Some(*s),
-        _ => None,
-    };
-    let producer: Vec<Option<usize>> = {
-        let mut p = vec![None; num_values];
-        for (s, step) in steps.iter().enumerate() {
-            for &o in &step.outputs {
-                p[o] = Some(s);
-            }
-        }
-        p
-    };
-    for s in 0..steps.len() {
-        let StepKind::Op(op) = &steps[s].kind else {
-            continue;
-        };
-        let Some((padding, format, spatial, linear)) = conv_parts(op) else {
-            continue;
-        };
-        let (padding_folds, format) = (
-            matches!(padding, Padding::Valid | Padding::Explicit(_)),
-            format,
-        );
-        // ZeroPadding -> this convolution.
-        let input = steps[s].inputs[0];
-        if padding_folds
-            && let Some(p) = producer[input]
-            && let StepKind::Op(Op::ZeroPadding(z)) = &steps[p].kind
-            && z.data_format == format
-            && z.padding.len() == spatial
-            && only_reader(input) == Some(s)
-            && steps[s].inputs.len() == 1
-        {
-            steps[p].defer_padding = true;
-        }
-        // This convolution -> BatchNormalization.
-        let output = steps[s].outputs[0];
-        if linear
-            && let Some(r) = only_reader(output)
-            && let StepKind::Op(Op::BatchNorm(bn)) = &steps[r].kind
-            && steps[r].inputs.len() == 1
-        {
-            let rank = spatial + 2;
-            let channel_axis = match format {
-                DataFormat::ChannelsLast => rank - 1,
-                DataFormat::ChannelsFirst => 1,
-            };
-            if normalize_axis(bn.axis, rank) == Some(channel_axis) {
-                steps[s].bn_fold = Some(BnFold {
-                    layer: steps[r].layer,
-                    config: bn.clone(),
-                    output: steps[r].outputs[0],
-                    training: steps[r].training,
-                });
-            }
-        }
-    }
 }
 
 /// Whether a BatchNormalization call runs in inference mode, so it can be folded.

@@ -1,12 +1,15 @@
 //! A graph compiled for execution: its calls in order, over numbered values, with the point
-//! where each value is used for the last time (so memory is freed as the pass goes).
+//! where each value is used for the last time (so memory is freed as the pass goes), and where an
+//! inference fold may apply (see [`crate::fold`]).
 
 use std::collections::HashMap;
 
-use graft_ir::{Activation, Graph, InputConfig, Op, TensorRef};
+use graft_ir::{
+    Activation, DataFormat, Graph, InputConfig, Op, Padding, TensorRef, normalize_axis,
+};
 
 use crate::error::ExecError;
-use crate::fold::{BnFold, plan_folds};
+use crate::fold::{BnFold, conv_parts};
 
 /// What a step computes.
 #[derive(Clone, Debug)]
@@ -267,5 +270,79 @@ impl Plan {
             num_values: next,
             ids: all_ids,
         })
+    }
+}
+
+/// Marks the steps whose work may be folded into their output's only reader (see
+/// [`crate::fold`]).
+fn plan_folds(steps: &mut [Step], graph_outputs: &[usize], num_values: usize) {
+    // Who reads each value: (step, input position), plus graph outputs.
+    let mut readers: Vec<Vec<usize>> = vec![vec![]; num_values];
+    for (s, step) in steps.iter().enumerate() {
+        for &v in &step.inputs {
+            readers[v].push(s);
+        }
+    }
+    let mut is_output = vec![false; num_values];
+    for &o in graph_outputs {
+        is_output[o] = true;
+    }
+    let only_reader = |v: usize| match readers[v].as_slice() {
+        [s] if !is_output[v] => Some(*s),
+        _ => None,
+    };
+    let producer: Vec<Option<usize>> = {
+        let mut p = vec![None; num_values];
+        for (s, step) in steps.iter().enumerate() {
+            for &o in &step.outputs {
+                p[o] = Some(s);
+            }
+        }
+        p
+    };
+    for s in 0..steps.len() {
+        let StepKind::Op(op) = &steps[s].kind else {
+            continue;
+        };
+        let Some((padding, format, spatial, linear)) = conv_parts(op) else {
+            continue;
+        };
+        let (padding_folds, format) = (
+            matches!(padding, Padding::Valid | Padding::Explicit(_)),
+            format,
+        );
+        // ZeroPadding -> this convolution.
+        let input = steps[s].inputs[0];
+        if padding_folds
+            && let Some(p) = producer[input]
+            && let StepKind::Op(Op::ZeroPadding(z)) = &steps[p].kind
+            && z.data_format == format
+            && z.padding.len() == spatial
+            && only_reader(input) == Some(s)
+            && steps[s].inputs.len() == 1
+        {
+            steps[p].defer_padding = true;
+        }
+        // This convolution -> BatchNormalization.
+        let output = steps[s].outputs[0];
+        if linear
+            && let Some(r) = only_reader(output)
+            && let StepKind::Op(Op::BatchNorm(bn)) = &steps[r].kind
+            && steps[r].inputs.len() == 1
+        {
+            let rank = spatial + 2;
+            let channel_axis = match format {
+                DataFormat::ChannelsLast => rank - 1,
+                DataFormat::ChannelsFirst => 1,
+            };
+            if normalize_axis(bn.axis, rank) == Some(channel_axis) {
+                steps[s].bn_fold = Some(BnFold {
+                    layer: steps[r].layer,
+                    config: bn.clone(),
+                    output: steps[r].outputs[0],
+                    training: steps[r].training,
+                });
+            }
+        }
     }
 }
