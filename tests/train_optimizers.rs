@@ -27,10 +27,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use graft::train::Verbosity;
 use graft::train::callbacks::{Callback, LearningRateScheduler, Schedule};
-use graft::train::{FitOptions, Optimizer, OptimizerConfig, TrainError, TrainState, Trainer};
-use graft_tests::tasks::{compile_options, data, mlp};
+use graft::train::{Optimizer, OptimizerConfig, TrainError, TrainState, Trainer};
+use graft_tests::tasks::{compile_options, data, mlp, quiet_fit};
 use serde_json::Value;
 
 fn reference() -> Value {
@@ -336,16 +335,6 @@ impl Callback for RecordLr {
     }
 }
 
-fn fit_options(epochs: usize, callbacks: Vec<Box<dyn Callback>>) -> FitOptions {
-    FitOptions {
-        epochs,
-        callbacks,
-        verbosity: Verbosity::Quiet,
-        seed: 5,
-        ..Default::default()
-    }
-}
-
 /// The schedules through `fit`: the rate set before each batch is Keras' schedule at the
 /// optimizer's step count (48 samples in batches of 16: the fixture's 3 steps per epoch).
 #[test]
@@ -367,7 +356,7 @@ fn fit_trains_each_batch_at_the_keras_scheduled_rate() {
             Box::new(RecordLr(seen.clone())),
         ];
         trainer
-            .fit(&train, None, fit_options(keras.len() / spe, callbacks))
+            .fit(&train, None, quiet_fit(keras.len() / spe, callbacks))
             .expect("fit");
         let seen = seen.lock().unwrap().clone();
         assert_eq!(seen.len(), keras.len(), "{name}: one rate per batch");
@@ -406,7 +395,7 @@ fn per_epoch_closure_matches_keras_learning_rate_scheduler() {
         .fit(
             &train,
             None,
-            fit_options(
+            quiet_fit(
                 keras.len(),
                 vec![Box::new(LearningRateScheduler::new(schedule))],
             ),

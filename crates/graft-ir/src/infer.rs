@@ -33,6 +33,11 @@ impl ShapeMap {
     pub fn outputs(&self, site: CallSite) -> Option<&[Shape]> {
         self.shapes.get(site.layer)?.get(site.node)?.as_deref()
     }
+
+    /// Every output shape of every call reached, layer by layer.
+    pub fn all(&self) -> impl Iterator<Item = &Shape> {
+        self.shapes.iter().flatten().flatten().flatten()
+    }
 }
 
 impl Graph {

@@ -177,13 +177,11 @@ pub(crate) struct FeatureCache {
 /// The bytes of the largest activation one sample makes in `graph` (its top-level layers'
 /// outputs, f32), or 0 when no shape is known.
 pub(crate) fn largest_row_bytes(graph: &Graph) -> usize {
-    let (Ok(shapes), Ok(order)) = (graph.infer_shapes(), graph.topological_order()) else {
+    let Ok(shapes) = graph.infer_shapes() else {
         return 0;
     };
-    order
-        .into_iter()
-        .filter_map(|site| shapes.outputs(site))
-        .flatten()
+    shapes
+        .all()
         .filter_map(|shape| {
             shape
                 .dims()
@@ -311,5 +309,45 @@ impl FeatureCache {
                 .map(|w| indices.iter().map(|&i| w[i]).collect()),
         };
         Ok((known, batch))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use graft_ir::{
+        Activation, DType, DenseConfig, Graph, InputConfig, Layer, Op, Shape, ZeroPaddingConfig,
+    };
+
+    use super::largest_row_bytes;
+
+    /// The largest activation of one sample, over every call (batch axis left out), in bytes.
+    #[test]
+    fn largest_row_is_the_widest_output() {
+        let mut g = Graph::new("g");
+        let x = g.push_input(
+            "x",
+            InputConfig {
+                shape: Shape::batched(&[4, 4, 3]),
+                dtype: DType::F32,
+            },
+        );
+        // 4x4x3 -> padded 6x8x3 (144 floats) -> Dense(5) on the last axis: 6x8x5 (240 floats).
+        let pad = Op::ZeroPadding(ZeroPaddingConfig {
+            padding: vec![(1, 1), (2, 2)],
+            data_format: graft_ir::DataFormat::ChannelsLast,
+        });
+        let x = g.push(Layer::new("pad", pad), vec![x]);
+        let dense = Op::Dense(DenseConfig {
+            units: 5,
+            use_bias: true,
+            activation: Activation::Linear,
+        });
+        let y = g.push(Layer::new("dense", dense), vec![x]);
+        g.outputs = vec![y];
+        assert_eq!(largest_row_bytes(&g), 6 * 8 * 5 * 4);
+        // A graph whose shapes cannot be inferred gives 0 (the cache then runs whole batches).
+        let mut broken = g.clone();
+        broken.layers[2].nodes[0].inputs[0].layer = "missing".into();
+        assert_eq!(largest_row_bytes(&broken), 0);
     }
 }
