@@ -48,6 +48,7 @@
 
 pub mod edit;
 pub mod error;
+pub mod files;
 pub mod graph;
 pub mod infer;
 pub mod init;

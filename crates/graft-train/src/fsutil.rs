@@ -6,15 +6,9 @@ use std::path::Path;
 use crate::error::TrainError;
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| TrainError::file(path, e))?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".graft-")
-        .suffix(".partial")
-        .tempfile_in(dir)
+    std::fs::create_dir_all(graft_ir::files::folder_of(path))
+        .map_err(|e| TrainError::file(path, e))?;
+    let mut temp = graft_ir::files::temp_file_next_to(path, ".partial")
         .map_err(|e| TrainError::file(path, e))?;
     temp.write_all(bytes)
         .map_err(|e| TrainError::file(path, e))?;

@@ -12,22 +12,10 @@ pub fn write_atomic(
     fill: impl FnOnce(&mut BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
 ) -> Result<()> {
     let err = |m: String| Error::file(path, m);
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".graft-").suffix(".partial");
-    // The file becomes the output: the permissions of any new file (0666 less the umask), not
-    // tempfile's private 0600.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut temp = builder
-        .tempfile_in(dir)
-        .map_err(|e| err(format!("cannot create a file in {}: {e}", dir.display())))?;
+    let mut temp = graft_ir::files::temp_file_next_to(path, ".partial").map_err(|e| {
+        let dir = graft_ir::files::folder_of(path);
+        err(format!("cannot create a file in {}: {e}", dir.display()))
+    })?;
     {
         let mut w = BufWriter::new(temp.as_file_mut());
         fill(&mut w).map_err(|e| err(format!("write failed: {e}")))?;

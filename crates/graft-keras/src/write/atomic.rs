@@ -1,21 +1,14 @@
 //! Files appear complete or not at all: everything is written to a temporary file in the target
 //! folder and renamed into place once complete. A failed write removes its temporary files and
-//! leaves an existing file untouched. (graft's facade has `graft::fs::write_atomic` for streams;
-//! HDF5 writes through its own file handle, so this crate keeps its own small version.)
+//! leaves an existing file untouched. The temporary file is graft-ir's shared one
+//! (`graft_ir::files`); HDF5 writes through its own file handle, so this crate keeps its own
+//! persisting step (with `overwrite` refusals).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tempfile::NamedTempFile;
 
 use crate::error::Reason;
-
-/// The folder a file is written into (`.` for a bare file name).
-pub(crate) fn folder_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
 
 /// Refuses an existing target unless `overwrite`.
 pub(crate) fn check_target(path: &Path, overwrite: bool) -> Result<(), Reason> {
@@ -28,21 +21,12 @@ pub(crate) fn check_target(path: &Path, overwrite: bool) -> Result<(), Reason> {
     Ok(())
 }
 
-/// A new empty temporary file next to `path` (removed when dropped unless persisted). It gets
-/// the permissions of any new file (0666 less the umask), not tempfile's private 0600, since it
-/// becomes the written model.
+/// A new empty temporary file next to `path` (see [`graft_ir::files::temp_file_next_to`]).
 pub(crate) fn temp_next_to(path: &Path, suffix: &str) -> Result<NamedTempFile, Reason> {
-    let dir = folder_of(path);
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".graft-").suffix(suffix);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    builder
-        .tempfile_in(&dir)
-        .map_err(|e| Reason::Io(format!("cannot create a file in {}: {e}", dir.display())))
+    graft_ir::files::temp_file_next_to(path, suffix).map_err(|e| {
+        let dir = graft_ir::files::folder_of(path);
+        Reason::Io(format!("cannot create a file in {}: {e}", dir.display()))
+    })
 }
 
 /// Flushes `temp` to disk and renames it to `path`. Without `overwrite`, an existing `path`

@@ -309,24 +309,13 @@ pub fn check_expressible(graph: &Graph, layout: Option<DataFormat>) -> Result<()
     lower(&p.graph, &p.output_names).map(|_| ())
 }
 
-/// A temporary file next to `path`, removed unless persisted.
+/// A temporary file next to `path`, removed unless persisted (see
+/// [`graft_ir::files::temp_file_next_to`]).
 fn temp_next_to(path: &Path) -> Result<tempfile::NamedTempFile, Reason> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".graft-").suffix(".partial");
-    // The file becomes the model: the permissions of any new file (0666 less the umask), not
-    // tempfile's private 0600.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    builder
-        .tempfile_in(dir)
-        .map_err(|e| Reason::Io(format!("cannot create a file in {}: {e}", dir.display())))
+    graft_ir::files::temp_file_next_to(path, ".partial").map_err(|e| {
+        let dir = graft_ir::files::folder_of(path);
+        Reason::Io(format!("cannot create a file in {}: {e}", dir.display()))
+    })
 }
 
 /// Writes `graph` with its weights as an ONNX model. `progress` is told the bytes of weights
